@@ -1,0 +1,21 @@
+"""Helpers for the vaeface course: variational autoencoders, taught through faces.
+
+Importing this package does nothing beyond defining names: it downloads nothing,
+trains nothing, seeds nothing and leaves matplotlib's settings alone. TensorFlow
+is imported only by the modules that need it (``model``), so the data and maths
+helpers work without it.
+
+Modules
+-------
+config       fast mode, seeding, and where data and caches live
+data         the AT&T/ORL faces: loading, checks, per-person splits
+elbo         KL, log-likelihoods, the ELBO, the IWAE bound, bits/dim, PPCA
+model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
+recognition  features, identification and verification protocols, baselines
+plotting     image grids and curves; each function takes and returns an Axes
+checks       self-checks for the exercises at the end of each notebook
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
