@@ -370,7 +370,7 @@ def load_olivetti(*, data_home=None, size=(64, 64), download_if_missing: bool = 
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout)
     try:
-        bunch = fetch_olivetti_faces(data_home=str(home), download_if_missing=download_if_missing, n_retries=0)
+        bunch = fetch_olivetti_faces(data_home=str(home), download_if_missing=download_if_missing, n_retries=1)
     except OSError as error:  # includes URLError and "data not found" from scikit-learn
         raise DataNotFoundError(
             f"scikit-learn's Olivetti faces are not cached in {home} and could not be downloaded "
