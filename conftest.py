@@ -1,4 +1,4 @@
-"""Test-wide settings: the fast mode, quiet TensorFlow, no windows, and the faces.
+"""Test-wide settings: the fast mode, quiet TensorFlow, and where the faces are.
 
 Set here, before anything imports TensorFlow, so that they also reach the
 kernels that nbval starts for the notebooks (they inherit this environment).
@@ -11,7 +11,6 @@ import pytest
 
 os.environ.setdefault("VAEFACE_FAST", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 # Notebooks that need no face data run everywhere; the others need the faces.

@@ -25,6 +25,8 @@ __all__ = [
     "default_data_home",
     "data_home",
     "cache_dir",
+    "environment",
+    "import_keras",
 ]
 
 #: Environment variable that switches the fast mode on (``VAEFACE_FAST=1``).
@@ -67,7 +69,51 @@ def fast_mode() -> bool:
     )
 
 
-def seed_everything(seed: int = 0) -> int:
+def import_keras():
+    """Import Keras (TensorFlow backend) without TensorFlow's start-up log lines.
+
+    TensorFlow writes lines such as "oneDNN custom operations are on" straight
+    to the process's standard error while it loads, whatever its log level;
+    in a notebook they would land in the stored outputs. This silences the
+    operating system's standard error for the import only; warnings after it
+    are shown as usual.
+
+    Returns
+    -------
+    module
+        ``keras``.
+
+    Raises
+    ------
+    ImportError
+        If TensorFlow or Keras is not installed, with the command that fixes it.
+    """
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow  # noqa: F401
+        except ImportError:
+            raise ImportError(
+                "TensorFlow is not installed. Install the course's versions with "
+                "`pip install -r requirements.txt`, or `pip install tensorflow-cpu`."
+            ) from None
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+    import keras
+
+    return keras
+
+
+def seed_everything(seed: int = 0) -> None:
     """Seed Python's ``random``, NumPy and Keras/TensorFlow from one integer.
 
     Keras is seeded only if it is installed; importing it here (not at module
@@ -78,10 +124,10 @@ def seed_everything(seed: int = 0) -> int:
     seed : int
         A non-negative integer.
 
-    Returns
-    -------
-    int
-        The seed, so a notebook can print what it used.
+    Raises
+    ------
+    ValueError
+        If ``seed`` is not an int >= 0.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"`seed` must be an int >= 0; got {seed!r}.")
@@ -89,11 +135,10 @@ def seed_everything(seed: int = 0) -> int:
     random.seed(seed)
     np.random.seed(seed)
     try:
-        import keras
+        keras = import_keras()
     except ImportError:  # the maths and data helpers work without TensorFlow
-        return seed
+        return
     keras.utils.set_random_seed(seed)
-    return seed
 
 
 def repo_root() -> Path | None:
@@ -137,3 +182,48 @@ def cache_dir(create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def environment() -> dict:
+    """What the course runs on: versions, processors, the fast mode.
+
+    Imports TensorFlow (to list its devices) only when it is installed.
+
+    Returns
+    -------
+    dict of str to str
+        ``python``, ``numpy``, ``tensorflow``, ``keras``, ``keras backend``,
+        ``scikit-learn``, ``scikit-image``, ``matplotlib``, ``cpus`` (logical
+        processors), ``gpus`` (the GPUs TensorFlow sees, or "none") and
+        ``fast mode``.
+    """
+    import platform
+    from importlib import metadata
+
+    def version(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    report = {"python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import_keras()
+        import tensorflow as tf
+
+        report["tensorflow"] = tf.__version__
+        gpus = tf.config.list_physical_devices("GPU")
+        report["gpus"] = ", ".join(g.name for g in gpus) if gpus else "none"
+    except ImportError:
+        report["tensorflow"] = "not installed (pip install tensorflow-cpu)"
+        report["gpus"] = "unknown"
+    report["keras"] = version("keras")
+    if report["tensorflow"][0].isdigit():
+        import keras
+
+        report["keras backend"] = keras.backend.backend()
+    for name in ("scikit-learn", "scikit-image", "matplotlib"):
+        report[name] = version(name)
+    report["cpus"] = str(os.cpu_count())
+    report["fast mode"] = "on" if fast_mode() else "off"
+    return report
