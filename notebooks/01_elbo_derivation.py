@@ -1,0 +1,950 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Derive the ELBO step by step and check every step by computation
+#
+# **Goal:** derive the evidence lower bound (ELBO) that a variational
+# autoencoder maximises, and check every statement about it with a computation
+# on a model where the true answer is known exactly.
+#
+# **You will learn**
+# - the names in a latent-variable model: prior $p(z)$, decoder
+#   $p_\theta(x \mid z)$, encoder $q_\phi(z \mid x)$, true posterior
+#   $p_\theta(z \mid x)$ and marginal likelihood $\log p_\theta(x)$;
+# - two derivations of the ELBO (Jensen's inequality, and an exact identity)
+#   and its two readings;
+# - the training objective with the right sign, over both parameter sets;
+# - why the reparameterisation trick matters, measured as gradient variance;
+# - the closed-form KL term, the Bernoulli and Gaussian decoder likelihoods
+#   (what binary cross-entropy and MSE really compute), nats per image and
+#   bits per dimension;
+# - the importance-weighted bound $\mathcal L_K$, which closes the gap to $\log p(x)$;
+# - what the blog article "VAE for face recognition" gets wrong, each point
+#   with the cell that shows it.
+#
+# **Prerequisites:** NumPy; Gaussian densities, expectations and logarithms;
+# the chain rule. No face data and no neural network are needed here.
+#
+# **Run time:** about 15 seconds in the full mode, about 10 seconds in the fast mode
+# (`VAEFACE_FAST=1`), on a laptop CPU.
+
+# %% [markdown]
+# ## Set up
+#
+# NumPy and SciPy for the maths, matplotlib for the figures. Keras is used once,
+# to show that its binary cross-entropy is a Bernoulli log-likelihood; the
+# environment variable keeps TensorFlow's start-up messages out of the way.
+
+# %%
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import stats
+from scipy.special import logsumexp
+
+# %% [markdown]
+# ## Parameters
+#
+# The fast mode (used by the tests) draws fewer Monte Carlo samples. Every
+# number that depends on them is checked by an `assert`, so both modes test
+# the same claims; exact results print the same in both.
+
+# %% tags=["parameters"]
+from vaeface_utils import config
+
+FAST = config.fast_mode()  # VAEFACE_FAST=1 in tests and CI
+SEED = 0
+N_MC = 20_000 if FAST else 1_000_000  # Monte Carlo samples for the KL and ELBO checks
+N_GRAD_REPEATS = 300 if FAST else 5_000  # repeated gradient estimates per sample size
+GRAD_SAMPLE_SIZES = (1, 10, 100) if FAST else (1, 10, 100, 1000)
+IWAE_KS = (1, 3, 10, 30, 100, 300, 1000) if FAST else (1, 3, 10, 30, 100, 300, 1000, 3000)
+N_IWAE_REPEATS = 200 if FAST else 2_000  # independent draws of L_K per K
+TRAIN_STEPS = 300  # gradient steps on the ELBO (deterministic, so the same in both modes)
+config.seed_everything(SEED)
+
+# %% [markdown]
+# ## 1. The latent-variable model and its names
+#
+# A VAE explains each image $x$ by an unobserved code $z$:
+#
+# | name | symbol | in a VAE |
+# |---|---|---|
+# | prior | $p(z)$ | fixed, $\mathcal N(0, I)$; no parameters |
+# | decoder (likelihood) | $p_\theta(x \mid z)$ | a network with parameters $\theta$ |
+# | marginal likelihood (evidence) | $p_\theta(x) = \int p_\theta(x \mid z)\, p(z)\, dz$ | what we would like to maximise |
+# | true posterior | $p_\theta(z \mid x) = p_\theta(x \mid z)\, p(z) / p_\theta(x)$ | intractable for a neural decoder |
+# | encoder (approximate posterior) | $q_\phi(z \mid x)$ | a network with parameters $\phi$ that approximates $p_\theta(z \mid x)$ |
+#
+# **Erratum 2.** The article calls $p(z)$ the encoder. It is the **prior**:
+# it does not look at $x$ at all. The encoder is $q_\phi(z \mid x)$.
+#
+# To check every claim we need a model in which all five are exact. The
+# **linear-Gaussian latent model** (probabilistic PCA) is one: a VAE whose
+# decoder is linear,
+#
+# $$z \sim \mathcal N(0, I_q), \qquad x \mid z \sim \mathcal N(W z + \mu,\ \sigma^2 I_D),
+# \qquad\text{so}\qquad x \sim \mathcal N(\mu,\ W W^\top + \sigma^2 I_D).$$
+#
+# We take $D = 5$ "pixels" and a one-dimensional $z$, so that integrals over
+# $z$ can also be done by brute force on a grid.
+
+# %%
+from vaeface_utils.elbo import PPCAParams, ppca_log_likelihood, ppca_posterior, ppca_sample
+
+params = PPCAParams(
+    mean=np.array([0.5, -1.0, 0.0, 2.0, 1.0]),
+    W=np.array([[1.2], [-0.8], [0.5], [1.5], [-0.3]]),
+    sigma2=0.5,
+)
+x, z_true = ppca_sample(params, 1, rng=SEED)  # one observation, shape (1, D)
+print("x =", x.round(3), "  generated from z =", z_true.round(3))
+
+# %% [markdown]
+# Now the marginal likelihood, three ways: by brute force,
+# $\log p(x) = \log \int p(x \mid z)\, p(z)\, dz$ as a sum over a fine grid of
+# $z$ (in log space, with `logsumexp`); from the closed form
+# $\mathcal N(x; \mu, WW^\top + \sigma^2 I)$ with SciPy; and with the package's
+# `ppca_log_likelihood`.
+
+# %%
+z_grid = np.linspace(-10.0, 10.0, 20_001)
+dz = z_grid[1] - z_grid[0]
+
+
+def log_decoder(x, z):
+    """log p(x | z) for each z on the grid: independent Gaussian pixels, summed. Shape (len(z),)."""
+    x_mean = z[:, None] * params.W[:, 0] + params.mean
+    return stats.norm.logpdf(x, x_mean, math.sqrt(params.sigma2)).sum(axis=1)
+
+
+log_prior = stats.norm.logpdf(z_grid)
+log_joint = log_decoder(x, z_grid) + log_prior  # log p(x, z) on the grid
+log_px_grid = logsumexp(log_joint) + math.log(dz)  # log of the integral
+covariance = params.W @ params.W.T + params.sigma2 * np.eye(5)
+log_px_scipy = stats.multivariate_normal(params.mean, covariance).logpdf(x[0])
+log_px = ppca_log_likelihood(x, params)[0]
+print(f"log p(x) by quadrature:     {log_px_grid:.10f} nats")
+print(f"log p(x) by SciPy:          {log_px_scipy:.10f} nats")
+print(f"log p(x) by the package:    {log_px:.10f} nats")
+assert abs(log_px_grid - log_px) < 1e-9 and abs(log_px_scipy - log_px) < 1e-9
+
+# %% [markdown]
+# What to notice: all three agree to 10 decimals. The true posterior is
+# Bayes' rule, $p(z \mid x) = p(x, z) / p(x)$; on the grid we can compute it
+# directly and compare it with the package's closed form
+# $\mathcal N\big(M^{-1} W^\top (x - \mu),\ \sigma^2 M^{-1}\big)$, $M = W^\top W + \sigma^2 I$.
+
+# %%
+posterior_grid = np.exp(log_joint - log_px)  # p(z | x) on the grid, a density in z
+post_mean, post_cov = ppca_posterior(x, params)
+post_mean, post_var = post_mean[0, 0], post_cov[0, 0]
+print(f"posterior mean: grid {np.sum(z_grid * posterior_grid) * dz:.8f}, closed form {post_mean:.8f}")
+print(f"posterior var:  grid {np.sum((z_grid - post_mean) ** 2 * posterior_grid) * dz:.8f}, closed form {post_var:.8f}")
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(z_grid, np.exp(log_prior), label="prior p(z)")
+ax.plot(z_grid, posterior_grid, label="true posterior p(z | x)")
+likelihood = np.exp(log_decoder(x, z_grid))
+ax.plot(z_grid, likelihood / (likelihood.sum() * dz), "--", label="p(x | z) as a function of z (rescaled)")
+ax.axvline(z_true[0, 0], color="grey", lw=0.8, label="the z that generated x")
+ax.set(xlim=(-4, 4), xlabel="latent z (no unit)", ylabel="density per unit of z",
+       title="Toy linear-Gaussian model, one observation x: prior vs posterior")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# What to notice: the data move the belief about $z$ from the broad prior to
+# a narrow posterior. The encoder's job is to output (an approximation of)
+# this posterior for each $x$; the prior is the same for every $x$.
+
+# %% [markdown]
+# ## 2. First derivation: Jensen's inequality
+#
+# For **any** density $q(z \mid x)$ that is positive where $p(x, z)$ is,
+# multiply and divide inside the integral, then use that $\log$ is concave
+# ($\log \mathbb E[w] \ge \mathbb E[\log w]$):
+#
+# $$\log p(x) = \log \int q(z \mid x)\, \frac{p(x, z)}{q(z \mid x)}\, dz
+# = \log \mathbb E_{q}\!\left[\frac{p(x, z)}{q(z \mid x)}\right]
+# \ \ge\ \mathbb E_{q}\!\left[\log \frac{p(x, z)}{q(z \mid x)}\right] =: \mathrm{ELBO}(q).$$
+#
+# We check it with a deliberately poor $q = \mathcal N(0.5, 0.5^2)$, first on
+# the grid and then with the package's closed form `ppca_elbo`.
+
+# %%
+from vaeface_utils.elbo import ppca_elbo
+
+q_mean, q_log_var = 0.5, math.log(0.25)
+log_q = stats.norm.logpdf(z_grid, q_mean, math.exp(0.5 * q_log_var))
+q_grid = np.exp(log_q)
+elbo_grid = np.sum(q_grid * (log_joint - log_q)) * dz  # E_q[log p(x, z) - log q(z|x)]
+elbo_closed = ppca_elbo(x, params, np.array([[q_mean]]), np.array([[q_log_var]]))[0]
+print(f"log p(x)               = {log_px:.6f} nats")
+print(f"ELBO(q) by quadrature  = {elbo_grid:.6f} nats")
+print(f"ELBO(q) closed form    = {elbo_closed:.6f} nats")
+print(f"gap log p(x) - ELBO(q) = {log_px - elbo_closed:.6f} nats")
+assert abs(elbo_grid - elbo_closed) < 1e-9 and elbo_closed < log_px
+
+# %% [markdown]
+# What to notice: the ELBO is below $\log p(x)$, as Jensen promises.
+#
+# **Erratum 1.** The article writes $\log p(x) = \int p(z) \log p(x \mid z)\, dz$.
+# The logarithm belongs *outside* the integral. The inside form is Jensen's
+# bound with $q = p(z)$, the prior: a lower bound, not an equality. Both,
+# computed:
+
+# %%
+inside_form = np.sum(np.exp(log_prior) * log_decoder(x, z_grid)) * dz  # the article's formula
+outside_form = math.log(np.sum(np.exp(log_prior + log_decoder(x, z_grid))) * dz)  # log p(x)
+elbo_prior_q = ppca_elbo(x, params, np.zeros((1, 1)), np.zeros((1, 1)))[0]  # ELBO with q = prior
+print(f"article:  integral of p(z) log p(x|z) dz = {inside_form:.6f} nats")
+print(f"correct:  log of integral p(z) p(x|z) dz  = {outside_form:.6f} nats")
+print(f"ELBO with q = p(z) (closed form)          = {elbo_prior_q:.6f} nats")
+print(f"the article's formula is short by           {outside_form - inside_form:.6f} nats")
+assert abs(inside_form - elbo_prior_q) < 1e-9 and inside_form < outside_form
+
+# %% [markdown]
+# What to notice: the article's formula is 3.5 nats short of $\log p(x)$ for
+# this $x$, and it is exactly the ELBO of an "encoder" that ignores $x$.
+
+# %% [markdown]
+# ## 3. Second derivation: an exact identity
+#
+# Jensen says *that* the ELBO is below $\log p(x)$; this derivation says *by
+# how much*. Since $\log p(x)$ does not depend on $z$, it equals its own
+# expectation under $q$, and $p(x) = p(x, z) / p(z \mid x)$:
+#
+# $$\log p(x) = \mathbb E_q\left[\log \frac{p(x, z)}{p(z \mid x)}\right]
+# = \mathbb E_q\left[\log \frac{p(x, z)}{q(z \mid x)}\right] + \mathbb E_q\left[\log \frac{q(z \mid x)}{p(z \mid x)}\right]
+# = \mathrm{ELBO}(q) + \mathrm{KL}\big(q(z \mid x)\,\|\,p(z \mid x)\big).$$
+#
+# A KL divergence is $\ge 0$ and is $0$ only when the two densities are
+# equal, so $\mathrm{ELBO}(q) \le \log p(x)$ with **equality if and only if
+# $q$ is the true posterior**. We check the identity with the KL computed
+# by quadrature and in closed form.
+
+# %%
+from vaeface_utils.elbo import kl_diag_gaussians
+
+kl_to_posterior_grid = np.sum(q_grid * (log_q - np.log(posterior_grid))) * dz
+kl_to_posterior = kl_diag_gaussians([[q_mean]], [[q_log_var]], [post_mean], [math.log(post_var)])[0]
+residual = log_px - (elbo_closed + kl_to_posterior)
+print(f"KL(q || p(z|x)): quadrature {kl_to_posterior_grid:.8f}, closed form {kl_to_posterior:.8f} nats")
+print(f"log p(x) - ELBO(q) - KL(q || p(z|x)) is below 1e-12: {abs(residual) < 1e-12}")
+assert abs(kl_to_posterior_grid - kl_to_posterior) < 1e-8
+
+# %% [markdown]
+# What to notice: the gap of section 2 is exactly the KL from $q$ to the
+# true posterior, to floating-point precision. Next, the equality case: the
+# ELBO of the exact posterior, and of $q$'s that move away from it, in a
+# batch of 50 observations of a model with $D = 20$ and a 3-dimensional
+# latent space, fitted by maximum likelihood with `ppca_fit`.
+
+# %%
+from vaeface_utils.elbo import kl_diag_gaussian_standard, ppca_fit
+
+model_3d = PPCAParams(np.zeros(20), np.random.default_rng(SEED).normal(size=(20, 3)), 0.3)
+x_train, _ = ppca_sample(model_3d, 500, rng=SEED + 1)
+fitted = ppca_fit(x_train, latent_dim=3)
+x_batch = x_train[:50]
+log_px_batch = ppca_log_likelihood(x_batch, fitted)
+exact_mean, exact_cov = ppca_posterior(x_batch, fitted)
+exact_log_var = np.log(np.diag(exact_cov))  # fitted W has orthogonal columns: the posterior is diagonal
+print("posterior covariance is diagonal (off-diagonal < 1e-12):",
+      bool(np.abs(exact_cov - np.diag(np.diag(exact_cov))).max() < 1e-12))
+print(f"{'q(z|x)':<34}{'mean ELBO':>12}{'mean KL(q||p(z|x))':>20}{'max |identity error|':>22}")
+for label, mean_shift, log_var_shift in [
+    ("exact posterior", 0.0, 0.0),
+    ("mean shifted by 0.3", 0.3, 0.0),
+    ("variance x 3", 0.0, math.log(3.0)),
+    ("variance / 3", 0.0, -math.log(3.0)),
+    ("prior N(0, I) (ignores x)", None, None),
+]:
+    if mean_shift is None:
+        m, lv = np.zeros_like(exact_mean), np.zeros_like(exact_mean)
+    else:
+        m, lv = exact_mean + mean_shift, np.broadcast_to(exact_log_var + log_var_shift, exact_mean.shape)
+    elbo_q = ppca_elbo(x_batch, fitted, m, lv)
+    kl_q = kl_diag_gaussians(m, lv, exact_mean, exact_log_var)
+    error = np.abs(log_px_batch - elbo_q - kl_q).max()
+    print(f"{label:<34}{elbo_q.mean():>12.4f}{kl_q.mean():>20.4f}{'< 1e-10' if error < 1e-10 else error:>22}")
+print(f"{'log p(x), exact':<34}{log_px_batch.mean():>12.4f}")
+
+# %% [markdown]
+# What to notice: the exact posterior's ELBO equals $\log p(x)$ and every
+# other $q$ falls below it by exactly its KL to the posterior. The prior as
+# $q$ is the worst of these. A figure makes the same point: the ELBO of the
+# toy model's $x$ as a function of $q$'s mean, with $q$'s variance set to the
+# posterior's, peaks at the posterior mean and touches $\log p(x)$ there.
+
+# %%
+means = np.linspace(-1.5, 1.5, 301)
+elbo_curve = ppca_elbo(np.repeat(x, len(means), axis=0), params, means[:, None], np.full((len(means), 1), math.log(post_var)))
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(means, elbo_curve, label="ELBO(q), q = N(mean, posterior variance)")
+ax.axhline(log_px, color="k", ls="--", label="log p(x), exact")
+ax.axvline(post_mean, color="grey", lw=0.8, label="true posterior mean")
+ax.set(xlabel="mean of q(z | x) (latent units)", ylabel="nats per example",
+       title="Toy model, one observation: the ELBO touches log p(x) at the true posterior")
+ax.legend(fontsize=8)
+plt.show()
+assert abs(elbo_curve.max() - log_px) < 1e-4 and np.all(elbo_curve <= log_px + 1e-12)
+
+# %% [markdown]
+# ## 4. Two readings of the ELBO
+#
+# Split $\log p(x, z) = \log p(x \mid z) + \log p(z)$ inside the expectation:
+#
+# $$\mathrm{ELBO} = \underbrace{\mathbb E_q[\log p_\theta(x \mid z)]}_{\text{reconstruction}}
+# - \underbrace{\mathrm{KL}\big(q_\phi(z \mid x)\,\|\,p(z)\big)}_{\text{distance from the prior}}
+# = \mathbb E_q\big[\log p_\theta(x, z) - \log q_\phi(z \mid x)\big].$$
+#
+# A VAE uses the first reading, because for a Gaussian encoder the KL has a
+# closed form (section 7) and only the reconstruction term needs a sample.
+# The second needs only densities, so it works for any $q$. Both are
+# estimated below with the same samples $z \sim q$, and compared with the
+# exact value.
+
+# %% tags=["nbval-ignore-output"]
+rng = np.random.default_rng(SEED)
+z_samples = q_mean + math.exp(0.5 * q_log_var) * rng.standard_normal(N_MC)
+log_px_given_z = log_decoder(x, z_samples)
+log_pz = stats.norm.logpdf(z_samples)
+log_qz = stats.norm.logpdf(z_samples, q_mean, math.exp(0.5 * q_log_var))
+kl_prior = 0.5 * (math.exp(q_log_var) + q_mean**2 - 1.0 - q_log_var)  # closed form, section 7
+
+reading_1 = log_px_given_z - kl_prior  # reconstruction minus KL, per sample
+reading_2 = log_px_given_z + log_pz - log_qz  # log p(x, z) - log q(z | x), per sample
+for name, values in (("E_q[log p(x|z)] - KL(q || p(z))", reading_1), ("E_q[log p(x,z) - log q(z|x)]", reading_2)):
+    print(f"{name:<34} {values.mean():.4f} +- {values.std() / math.sqrt(N_MC):.4f} nats "
+          f"(per-sample std {values.std():.3f})")
+print(f"{'exact ELBO(q)':<34} {elbo_closed:.4f} nats")
+
+# %% [markdown]
+# What to notice: both readings estimate the exact ELBO, within their
+# standard errors. Here they are about equally noisy, because almost all of
+# the noise comes from the reconstruction term. The estimates depend on the
+# number of samples, so the cell above is not compared by the tests; this one
+# checks what the text claims.
+
+# %%
+for values in (reading_1, reading_2):
+    assert abs(values.mean() - elbo_closed) < 5 * values.std() / math.sqrt(N_MC)
+assert abs(reading_1.std() - reading_2.std()) < 0.05 * reading_2.std()
+
+# %% [markdown]
+# The package writes both readings as functions: `elbo(log_px_given_z, kl)`
+# and `elbo_from_samples(log_px_given_z, log_pz, log_qz)`. They agree with the
+# lines above:
+
+# %%
+from vaeface_utils.elbo import elbo, elbo_from_samples
+
+assert np.allclose(elbo(log_px_given_z, np.full(N_MC, kl_prior)), reading_1)
+assert np.allclose(elbo_from_samples(log_px_given_z, log_pz, log_qz), reading_2)
+print("elbo() and elbo_from_samples() agree with the inline formulas")
+
+# %% [markdown]
+# ## 5. The training objective: maximise, over θ and φ
+#
+# The data set's log-likelihood $\sum_i \log p_\theta(x_i)$ is what we want
+# to maximise over the decoder's parameters $\theta$, and we cannot compute
+# it. The ELBO is a lower bound on it that we can compute, so we
+# **maximise** the ELBO over **both** $\theta$ (the decoder) and $\phi$ (the
+# encoder):
+#
+# $$\max_{\theta, \phi} \sum_i \mathrm{ELBO}(x_i;\ \theta, \phi),
+# \qquad\text{equivalently}\qquad
+# \min_{\theta, \phi}\ \underbrace{-\sum_i \mathrm{ELBO}(x_i;\ \theta, \phi)}_{\text{the loss}}.$$
+#
+# Raising the ELBO over $\phi$ shrinks $\mathrm{KL}(q \| p(z \mid x))$ (the
+# bound tightens); raising it over $\theta$ raises $\log p_\theta(x)$ (the
+# model improves).
+#
+# **Erratum 3.** The article writes $\min_\theta \mathbb E[\log p(x \mid z) - \mathrm{KL}]$:
+# the wrong direction, and over the decoder only. We run both on 100
+# observations of the toy model. The decoder's $\theta$ is the matrix $W$
+# (with $\mu$ and $\sigma^2$ held at their maximum-likelihood values) and
+# $\phi$ holds a mean and a log-variance of $q$ per observation. The
+# gradients of the closed-form ELBO are written out by hand and checked
+# against finite differences.
+
+# %%
+x_data, _ = ppca_sample(params, 100, rng=SEED + 2)
+ml = ppca_fit(x_data, latent_dim=1)  # the maximum-likelihood solution, for reference
+best_log_lik = ppca_log_likelihood(x_data, ml).sum()
+
+
+def total_elbo(W, m, lv):
+    return ppca_elbo(x_data, PPCAParams(ml.mean, W, ml.sigma2), m, lv).sum()
+
+
+def elbo_gradients(W, m, lv):
+    """Gradients of the total closed-form ELBO with respect to W (theta) and m, lv (phi)."""
+    residual = x_data - ml.mean - m @ W.T
+    var = np.exp(lv)
+    grad_W = (residual.T @ m - W * var.sum(axis=0)) / ml.sigma2
+    grad_m = residual @ W / ml.sigma2 - m
+    grad_lv = -0.5 * var * np.sum(W**2, axis=0) / ml.sigma2 - 0.5 * (var - 1.0)
+    return grad_W, grad_m, grad_lv
+
+
+W0, m0, lv0 = np.full((5, 1), 0.1), np.zeros((100, 1)), np.zeros((100, 1))
+eps = 1e-6
+bump = np.zeros_like(W0)
+bump[2, 0] = eps
+numeric = (total_elbo(W0 + bump, m0, lv0) - total_elbo(W0 - bump, m0, lv0)) / (2 * eps)
+assert abs(numeric - elbo_gradients(W0, m0, lv0)[0][2, 0]) < 1e-5 * max(1.0, abs(numeric))
+
+
+def run(direction, n_steps, lr_theta=0.002, lr_phi=0.1):
+    """Gradient steps on the ELBO: direction=+1 ascends (right), -1 descends (the article's min)."""
+    W, m, lv = W0.copy(), m0.copy(), lv0.copy()
+    history = [total_elbo(W, m, lv)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_steps):
+            grad_W, grad_m, grad_lv = elbo_gradients(W, m, lv)
+            W, m, lv = W + direction * lr_theta * grad_W, m + direction * lr_phi * grad_m, lv + direction * lr_phi * grad_lv
+            finite = all(np.all(np.isfinite(a)) for a in (W, m, lv)) and np.all(lv < 700)
+            value = total_elbo(W, m, lv) if finite else -np.inf
+            history.append(value)
+            if not np.isfinite(value):
+                break
+    return np.array(history), PPCAParams(ml.mean, W, ml.sigma2)
+
+
+maximised, theta_max = run(+1, TRAIN_STEPS)
+minimised, _ = run(-1, TRAIN_STEPS)
+print(f"{'step':>6}{'maximise ELBO':>16}{'minimise ELBO':>18}")
+for step in (0, 1, 2, 3, 5, 10, 100, TRAIN_STEPS):
+    right = f"{maximised[step]:.2f}" if step < len(maximised) else ""
+    wrong = f"{minimised[step]:.4g}" if step < len(minimised) else "(diverged)"
+    print(f"{step:>6}{right:>16}{wrong:>18}")
+print(f"\nmaximum-likelihood log p(x), summed over the 100 observations: {best_log_lik:.2f} nats")
+print(f"log p_theta(x) after maximising the ELBO:                      {ppca_log_likelihood(x_data, theta_max).sum():.2f} nats")
+
+# %% [markdown]
+# What to notice: maximising the ELBO over $\theta$ and $\phi$ together climbs
+# to the maximum-likelihood value: the trained decoder is the best linear
+# decoder, and the bound is tight because $q$ has become the posterior.
+# Minimising it runs off to $-\infty$ within a few steps (the encoder's
+# variances explode): "minimise the ELBO" has no solution.
+
+# %%
+assert np.all(np.diff(maximised) > -1e-9) and abs(maximised[-1] - best_log_lik) < 0.01
+assert minimised[-1] < -1e6
+
+# %% [markdown]
+# ## 6. The reparameterisation trick, measured
+#
+# Training needs the gradient of $\mathbb E_{q_\phi}[f(z)]$ with respect to
+# $\phi$, where $f(z) = \log p_\theta(x \mid z)$. Two unbiased Monte Carlo
+# estimators exist for $q_\phi = \mathcal N(m, s^2)$:
+#
+# - **score function (REINFORCE):** $\nabla_m \mathbb E_q[f] = \mathbb E_q\big[f(z)\, \nabla_m \log q(z)\big]
+#   = \mathbb E_q\big[f(z)\, (z - m) / s^2\big]$; it only needs values of $f$;
+# - **reparameterisation:** write $z = m + s\,\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$,
+#   so $\nabla_m \mathbb E_\varepsilon[f(m + s\varepsilon)] = \mathbb E_\varepsilon[f'(m + s\varepsilon)]$;
+#   it uses the derivative of $f$, which a network provides by backpropagation.
+#
+# For the toy decoder the exact gradient is $W^\top (x - \mu - W m) / \sigma^2$. We draw
+# each estimator many times at each sample size $S$ and measure its variance.
+
+# %% tags=["nbval-ignore-output"]
+w_vec, r_vec = params.W[:, 0], x[0] - params.mean
+exact_gradient = w_vec @ (r_vec - w_vec * q_mean) / params.sigma2
+
+
+def f(z):
+    """log p(x | z) for a batch of z of any shape: the toy decoder."""
+    sq = ((r_vec - z[..., None] * w_vec) ** 2).sum(axis=-1)
+    return -0.5 * (5 * math.log(2 * math.pi * params.sigma2) + sq / params.sigma2)
+
+
+def f_prime(z):
+    """d/dz log p(x | z)."""
+    return (w_vec @ r_vec - z * (w_vec @ w_vec)) / params.sigma2
+
+
+s = math.exp(0.5 * q_log_var)
+rng = np.random.default_rng(SEED)
+rows = []
+for n_samples in GRAD_SAMPLE_SIZES:
+    eps_draws = rng.standard_normal((N_GRAD_REPEATS, n_samples))
+    z_draws = q_mean + s * eps_draws
+    reparam = f_prime(z_draws).mean(axis=1)
+    score = (f(z_draws) * (z_draws - q_mean) / s**2).mean(axis=1)
+    rows.append((n_samples, reparam.mean(), reparam.var(), score.mean(), score.var()))
+print(f"exact gradient: {exact_gradient:.4f} nats per unit of m")
+print(f"{'S':>6}{'reparam mean':>14}{'reparam var':>13}{'score mean':>12}{'score var':>12}{'var ratio':>11}")
+for n_samples, rm, rv, sm, sv in rows:
+    print(f"{n_samples:>6}{rm:>14.3f}{rv:>13.4f}{sm:>12.3f}{sv:>12.2f}{sv / rv:>11.0f}")
+
+fig, ax = plt.subplots(figsize=(7, 4))
+sizes = [row[0] for row in rows]
+ax.loglog(sizes, [row[2] for row in rows], "o-", label="reparameterisation")
+ax.loglog(sizes, [row[4] for row in rows], "s-", label="score function (REINFORCE)")
+ax.set(xlabel="samples per estimate S", ylabel="variance, (nats per unit of m)²",
+       title=f"Toy model, one observation: variance of two estimates of the gradient\n"
+             f"of E_q[log p(x|z)] with respect to q's mean ({N_GRAD_REPEATS} repeats per S)")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# What to notice: both estimators are centred on the exact gradient, both
+# variances fall like $1/S$, but the score-function estimator's is far larger
+# at every $S$: it needs more than ten times as many samples for the same precision.
+# The reparameterisation
+# trick is what makes one sample per image enough to train a VAE. The
+# checks:
+
+# %%
+for n_samples, rm, rv, sm, sv in rows:
+    assert abs(rm - exact_gradient) < 5 * math.sqrt(rv / N_GRAD_REPEATS)
+    assert abs(sm - exact_gradient) < 5 * math.sqrt(sv / N_GRAD_REPEATS)
+    assert sv > 10 * rv
+
+# %% [markdown]
+# ## 7. The KL term in closed form
+#
+# For an encoder output $q = \mathcal N(\mu, \operatorname{diag} \sigma^2)$ and the prior
+# $\mathcal N(0, I)$, each dimension contributes
+#
+# $$\mathbb E_q\Big[\log \mathcal N(z; \mu, \sigma^2) - \log \mathcal N(z; 0, 1)\Big]
+# = \mathbb E_q\Big[-\tfrac12 \log \sigma^2 - \frac{(z-\mu)^2}{2\sigma^2} + \frac{z^2}{2}\Big]
+# = -\tfrac12 \log \sigma^2 - \tfrac12 + \tfrac12 (\sigma^2 + \mu^2),$$
+#
+# using $\mathbb E_q[(z-\mu)^2] = \sigma^2$ and $\mathbb E_q[z^2] = \sigma^2 + \mu^2$
+# (the $\log 2\pi$ terms cancel). Summed over dimensions:
+#
+# $$\mathrm{KL}\big(q \,\|\, \mathcal N(0, I)\big) = \tfrac12 \sum_j \big(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\big).$$
+#
+# In NumPy, with the log-variance that the encoder outputs:
+
+# %%
+def kl_to_standard_normal(z_mean, z_log_var):
+    """KL(N(z_mean, diag exp(z_log_var)) || N(0, I)), summed over the last axis."""
+    return 0.5 * np.sum(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)
+
+
+z_mean = np.array([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]])
+z_log_var = np.array([[0.0, -1.0, 0.5], [0.0, 0.0, 0.0]])
+print("closed-form KL per example:", kl_to_standard_normal(z_mean, z_log_var).round(6), "nats")
+
+# %% [markdown]
+# Check against Monte Carlo: average $\log q(z) - \log p(z)$ over samples $z \sim q$.
+
+# %% tags=["nbval-ignore-output"]
+rng = np.random.default_rng(SEED)
+z_q = z_mean[0] + np.exp(0.5 * z_log_var[0]) * rng.standard_normal((N_MC, 3))
+log_ratio = stats.norm.logpdf(z_q, z_mean[0], np.exp(0.5 * z_log_var[0])).sum(1) - stats.norm.logpdf(z_q).sum(1)
+kl_mc, kl_se = log_ratio.mean(), log_ratio.std() / math.sqrt(N_MC)
+print(f"Monte Carlo ({N_MC} samples): {kl_mc:.4f} +- {kl_se:.4f} nats;  closed form: "
+      f"{kl_to_standard_normal(z_mean[0], z_log_var[0]):.4f} nats")
+
+# %% [markdown]
+# The Monte Carlo number changes with the sample size; the check: within five
+# standard errors. Then the package's version, which must agree with ours.
+
+# %%
+assert abs(kl_mc - kl_to_standard_normal(z_mean[0], z_log_var[0])) < 5 * kl_se
+assert np.allclose(kl_diag_gaussian_standard(z_mean, z_log_var), kl_to_standard_normal(z_mean, z_log_var))
+assert np.allclose(kl_diag_gaussians(z_mean, z_log_var, np.zeros(3), np.zeros(3)), kl_to_standard_normal(z_mean, z_log_var))
+print("kl_diag_gaussian_standard and kl_diag_gaussians agree with the inline formula")
+
+# %% [markdown]
+# **Erratum 4.** The article's encoder outputs "a mean and a variance". A
+# dense layer's output can be any real number, and a negative variance breaks
+# everything downstream. The encoder outputs a **log-variance**; the variance
+# $\exp(\text{log-variance})$ is positive for every output.
+
+# %%
+raw_output = np.array([[0.8, -0.3]])  # what a dense layer might produce for one image
+center = np.zeros((1, 2))
+with np.errstate(invalid="ignore"):
+    as_variance_kl = 0.5 * np.sum(raw_output + center**2 - 1.0 - np.log(raw_output), axis=-1)
+    as_variance_z = center + np.sqrt(raw_output) * np.array([[0.1, 0.1]])
+print("read as a variance:     KL =", as_variance_kl, "  sample z =", as_variance_z)
+print("read as a log-variance: KL =", kl_diag_gaussian_standard(center, raw_output).round(4),
+      "  sample z =", (center + np.exp(0.5 * raw_output) * np.array([[0.1, 0.1]])).round(4))
+
+# %% [markdown]
+# What to notice: one negative output turns the KL and the sample into NaN,
+# and a NaN loss stops training. With a log-variance nothing can go wrong.
+
+# %% [markdown]
+# ## 8. Decoder likelihoods for images
+#
+# ### Bernoulli decoder = binary cross-entropy on logits
+#
+# For pixels in $[0, 1]$ the decoder outputs one logit $\ell_d$ per pixel and
+# $p(x_d = 1 \mid z) = \operatorname{sigmoid}(\ell_d)$. Pixels are independent
+# given $z$, so the log-likelihood of an image is a **sum** over its $D$ pixels:
+#
+# $$\log p(x \mid z) = \sum_{d=1}^{D} \Big[x_d \log \operatorname{sigmoid}(\ell_d) + (1 - x_d) \log\big(1 - \operatorname{sigmoid}(\ell_d)\big)\Big]
+# = \sum_{d=1}^{D} \big[x_d\, \ell_d - \operatorname{softplus}(\ell_d)\big].$$
+#
+# The second form never takes the log of 0. Both in NumPy, on four random
+# $8 \times 8$ binary "images", with logits as large as a confident decoder makes them:
+
+# %%
+rng = np.random.default_rng(SEED)
+images = (rng.random((4, 8, 8, 1)) < 0.3).astype(np.float64)
+logits = 40.0 * rng.standard_normal(images.shape)
+with np.errstate(divide="ignore", invalid="ignore"):
+    p = 1.0 / (1.0 + np.exp(-logits))
+    naive = (images * np.log(p) + (1 - images) * np.log(1 - p)).reshape(4, -1).sum(axis=1)
+stable = (images * logits - np.logaddexp(0.0, logits)).reshape(4, -1).sum(axis=1)
+print("naive formula: ", naive.round(3), "nats per image")
+print("stable formula:", stable.round(3), "nats per image")
+
+# %% [markdown]
+# What to notice: the naive form gives $-\infty$ or NaN as soon as a sigmoid
+# rounds to exactly 0 or 1. Now the package's `bernoulli_log_likelihood`,
+# SciPy's Bernoulli distribution (with moderate logits, where the naive
+# probabilities are fine), and Keras's `binary_crossentropy(from_logits=True)`
+# times the number of pixels: Keras *averages* over pixels, so its loss must
+# be multiplied by $D$ to be $-\log p(x \mid z)$ in nats per image.
+
+# %%
+import keras
+
+from vaeface_utils.elbo import bernoulli_log_likelihood
+
+moderate = logits / 20.0
+n_pixels = 8 * 8
+ours = bernoulli_log_likelihood(images, moderate)
+scipy_value = stats.bernoulli.logpmf(images, 1.0 / (1.0 + np.exp(-moderate))).reshape(4, -1).sum(axis=1)
+keras_bce = np.asarray(keras.losses.binary_crossentropy(
+    images.reshape(4, -1).astype("float32"), moderate.reshape(4, -1).astype("float32"), from_logits=True))
+print("package:               ", ours.round(3), "nats per image")
+print("SciPy Bernoulli:       ", scipy_value.round(3))
+print("-Keras BCE x D pixels: ", (-n_pixels * keras_bce).round(3))
+print("Keras BCE (a mean):    ", keras_bce.round(4), "nats per pixel")
+assert np.allclose(bernoulli_log_likelihood(images, logits), stable)
+assert np.allclose(ours, scipy_value, rtol=1e-10) and np.allclose(ours, -n_pixels * keras_bce, rtol=1e-5)
+
+# %% [markdown]
+# ### Gaussian decoder and what MSE leaves out
+#
+# For grey values a Gaussian decoder $p(x \mid z) = \mathcal N(x;\ \hat x(z),\ \sigma^2 I)$ gives
+#
+# $$-\log p(x \mid z) = \frac{\lVert x - \hat x \rVert^2}{2\sigma^2} + \frac D2 \log(2\pi\sigma^2)
+# = \frac{D}{2\sigma^2}\,\mathrm{MSE} + \frac D2 \log(2\pi\sigma^2).$$
+#
+# So the mean squared error is a negative log-likelihood only after scaling
+# by $D / (2\sigma^2)$ and adding a constant. The constant does not change the
+# gradient, but the scale sets the weight of reconstruction against the KL, and
+# MSE alone says nothing about $\sigma^2$ (**Pitfall B**). Checked numerically with $\sigma^2 = 0.01$:
+
+# %%
+from vaeface_utils.elbo import gaussian_log_likelihood
+
+sigma2 = 0.01
+grey = rng.random((4, 8, 8, 1))
+reconstruction = np.clip(grey + 0.1 * rng.standard_normal(grey.shape), 0.0, 1.0)
+mse = ((grey - reconstruction) ** 2).reshape(4, -1).mean(axis=1)
+from_mse = n_pixels * mse / (2 * sigma2) + 0.5 * n_pixels * math.log(2 * math.pi * sigma2)
+neg_log_lik = -gaussian_log_likelihood(grey, reconstruction, math.log(sigma2))
+by_scipy = -stats.norm.logpdf(grey, reconstruction, math.sqrt(sigma2)).reshape(4, -1).sum(axis=1)
+print("MSE per image:                  ", mse.round(5))
+print("MSE x D/(2 sigma^2) + constant: ", from_mse.round(4), "nats per image")
+print("-gaussian_log_likelihood:       ", neg_log_lik.round(4))
+print("-SciPy norm.logpdf, summed:     ", by_scipy.round(4))
+assert np.allclose(from_mse, neg_log_lik) and np.allclose(by_scipy, neg_log_lik)
+
+# %% [markdown]
+# ### Summed over pixels, not averaged
+#
+# $\log p(x \mid z)$ and the KL are both in **nats per image**: that is the
+# unit in which $\log p(x) = \mathrm{ELBO} + \mathrm{KL}(q \| p(z|x))$ holds.
+#
+# **Pitfall A.** A loss written as "mean reconstruction error over pixels + KL"
+# (what Keras's default losses give, since they average over the last axis) divides the
+# reconstruction term by $D$ but not the KL. It has the same minimiser as
+# $-\big(\mathbb E_q[\log p(x|z)] - D \cdot \mathrm{KL}\big)$: a KL weight
+# (a "β") of $D$. With mean MSE it also fixes, silently, a Gaussian decoder
+# variance of $\sigma^2 = D/2$. For the course's $64 \times 64$ faces:
+
+# %%
+D_faces = 64 * 64
+kl_example, recon_sum_example = 25.0, -1500.0  # nats per image, for illustration
+mean_loss = -recon_sum_example / D_faces + kl_example
+right_loss = -recon_sum_example + kl_example
+print(f"pixels per face D = {D_faces}")
+print(f"'mean over pixels + KL' = {mean_loss:.4f} = (-recon + {D_faces} * KL) / {D_faces}: the KL is weighted by {D_faces}")
+print(f"the right loss, -ELBO   = {right_loss:.1f} nats per image")
+print(f"mean MSE + KL implies a pixel noise variance sigma^2 = D/2 = {D_faces / 2:.0f} "
+      f"(standard deviation {math.sqrt(D_faces / 2):.1f} on a [0, 1] pixel scale)")
+assert math.isclose(mean_loss * D_faces, -recon_sum_example + D_faces * kl_example)
+
+# %% [markdown]
+# What to notice: a KL weight of 4096 pushes every encoder towards the prior
+# (posterior collapse), and a noise standard deviation 45 times the whole
+# pixel range says the decoder may ignore the image. The fix costs nothing:
+# sum over pixels (and choose $\sigma^2$ for a Gaussian decoder, or learn it).
+#
+# ### Bits per dimension
+#
+# To compare models across image sizes, divide $-\log p(x)$ (or $-$ELBO) by
+# the number of dimensions and convert nats to bits:
+# $\text{bits/dim} = -\log p(x) / (D \ln 2)$.
+
+# %%
+from vaeface_utils.elbo import bits_per_dim_to_nats, discretization_correction_nats, nats_to_bits_per_dim
+
+neg_elbo_nats = 2000.0  # an example -ELBO for one 64 x 64 face, nats per image
+bpd = neg_elbo_nats / (D_faces * math.log(2))
+print(f"{neg_elbo_nats:.0f} nats per image = {bpd:.4f} bits per dimension")
+assert math.isclose(nats_to_bits_per_dim(neg_elbo_nats, D_faces), bpd)
+assert math.isclose(bits_per_dim_to_nats(bpd, D_faces), neg_elbo_nats)
+
+# %% [markdown]
+# One caution. Pixels are stored as 8-bit integers, 256 levels, but a
+# Gaussian decoder on $[0, 1]$ assigns a *density*, and a density can exceed 1
+# (log-density above 0, negative bits/dim). The probability of an 8-bit
+# value is the density integrated over its bin of width $1/256$; for a density
+# that is smooth on that scale,
+# $\log P(\text{8-bit image}) \approx \log p_{[0,1]}(x) - D \log 256$ (with
+# uniform dequantisation noise, $\ge$ in expectation, by Jensen). In bits per
+# dimension: **add 8**. The check on one pixel: the exact probability of each bin
+# from the Gaussian CDF against the density times the bin width.
+
+# %%
+levels = np.arange(256)
+pixel = stats.norm(0.45, 0.1)  # a decoder's prediction for one pixel, on the [0, 1] scale
+log_p_bins = np.log(pixel.cdf((levels + 1) / 256) - pixel.cdf(levels / 256))
+log_density = pixel.logpdf((levels + 0.5) / 256)
+corrected = log_density - discretization_correction_nats(1)
+print(f"largest |log P(bin) - (log density - log 256)| over the 256 levels: {np.abs(log_p_bins - corrected).max():.1e} nats")
+print(f"at the mode: log density {log_density.max():.3f} nats (> 0), "
+      f"{nats_to_bits_per_dim(-log_density.max(), 1):.3f} bits on [0, 1]; "
+      f"{nats_to_bits_per_dim(-log_p_bins.max(), 1):.3f} bits as an 8-bit value")
+
+# %% [markdown]
+# What to notice: after the correction the two agree to about $2 \times 10^{-3}$ nats; the
+# density on $[0, 1]$ has a *negative* cost in bits, the 8-bit probability a
+# positive one about 8 bits larger.
+
+# %% [markdown]
+# ## 9. The importance-weighted bound $\mathcal L_K$
+#
+# Jensen's step in section 2 lost the gap because it moved the log inside
+# a one-sample average. Average $K$ importance weights first:
+#
+# $$\mathcal L_K = \mathbb E_{z_1..z_K \sim q}\left[\log \frac1K \sum_{k=1}^K w_k\right], \qquad
+# w_k = \frac{p(x, z_k)}{q(z_k \mid x)}.$$
+#
+# $\mathcal L_1$ is the ELBO, $\mathcal L_K \le \mathcal L_{K+1}$, and
+# $\mathcal L_K \to \log p(x)$ as $K \to \infty$ (Burda et al., 2016). In code
+# the weights must stay in log space: $\log \frac1K \sum_k e^{\log w_k}$ is
+# `logsumexp(log_w) - log K`. A log-weight of an image is a sum over thousands
+# of pixels, minus thousands of nats (section 8), and `np.exp` of anything
+# below about $-745$ underflows to 0:
+
+# %%
+log_w = np.array([-1002.3, -1000.1, -1005.0, -1000.9])
+with np.errstate(divide="ignore"):
+    naive_bound = np.log(np.mean(np.exp(log_w)))
+stable_bound = logsumexp(log_w) - math.log(len(log_w))
+print(f"naive log(mean(exp(log_w))): {naive_bound}")
+print(f"logsumexp(log_w) - log K:    {stable_bound:.6f}")
+
+# %% [markdown]
+# The package's `iwae_bound` takes log-weights of shape `(n_importance, n)`
+# and agrees:
+
+# %%
+from vaeface_utils.elbo import iwae_bound, log_normal_diag, ppca_log_joint
+
+assert np.isclose(iwae_bound(log_w[:, None])[0], stable_bound)
+print("iwae_bound agrees with the inline formula")
+
+# %% [markdown]
+# Now $\mathcal L_K$ on the toy model, with the worst proposal of section 3:
+# $q = p(z)$, the prior (so $\mathcal L_1$ is the article's formula). Each
+# $\mathcal L_K$ is averaged over independent draws.
+
+# %% tags=["nbval-ignore-output"]
+rng = np.random.default_rng(SEED)
+iwae_means, iwae_ses = [], []
+for k in IWAE_KS:
+    z_k = rng.standard_normal((k, N_IWAE_REPEATS, 1))  # K samples from q = prior, per repeat
+    log_weights = ppca_log_joint(np.repeat(x, N_IWAE_REPEATS, axis=0), z_k, params) - log_normal_diag(z_k, 0.0, 0.0)
+    estimates = iwae_bound(log_weights)
+    iwae_means.append(estimates.mean())
+    iwae_ses.append(estimates.std() / math.sqrt(N_IWAE_REPEATS))
+iwae_means, iwae_ses = np.array(iwae_means), np.array(iwae_ses)
+for k, m, se in zip(IWAE_KS, iwae_means, iwae_ses):
+    print(f"K = {k:>5}: L_K = {m:8.4f} +- {se:.4f} nats   (log p(x) - L_K = {log_px - m:7.4f} +- {se:.4f})")
+
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+ax.errorbar(IWAE_KS, iwae_means, yerr=2 * iwae_ses, fmt="o-", capsize=3, label="L_K, mean ± 2 s.e.")
+ax.axhline(log_px, color="k", ls="--", label="log p(x), exact")
+ax.axhline(elbo_prior_q, color="tab:red", ls=":", label="ELBO with q = prior (= L_1)")
+ax.set_xscale("log")
+ax.set(xlabel="number of importance samples K", ylabel="bound on log p(x) (nats per example)",
+       title=f"Toy model, one observation, q = prior: L_K climbs to log p(x)\n({N_IWAE_REPEATS} draws per K)")
+ax.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# What to notice: $\mathcal L_1$ is the ELBO; each larger $K$ gives a higher
+# bound, and none is above $\log p(x)$ by more than its Monte Carlo error. By
+# $K = 1000$ the gap of 3.5 nats has shrunk below that error (about a
+# thousandth of a nat), so an estimate may land a hair above $\log p(x)$; its
+# expectation cannot. The checks:
+
+# %%
+assert abs(iwae_means[0] - elbo_prior_q) < 5 * iwae_ses[0]
+assert np.all(np.diff(iwae_means) > -3 * np.sqrt(iwae_ses[1:] ** 2 + iwae_ses[:-1] ** 2))
+assert np.all(iwae_means < log_px + 5 * iwae_ses)
+assert log_px - iwae_means[IWAE_KS.index(1000)] < 0.01 * (log_px - iwae_means[0])
+
+# %% [markdown]
+# And with the exact posterior as $q$, every weight equals $p(x)$: $\mathcal L_K = \log p(x)$
+# for every $K$, even from a single draw.
+
+# %%
+z_post = post_mean + math.sqrt(post_var) * rng.standard_normal((5, 1, 1))
+log_w_post = ppca_log_joint(x, z_post, params) - log_normal_diag(z_post, post_mean, math.log(post_var))
+print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};  log p(x): {log_px:.10f}")
+
+# %% [markdown]
+# ## 10. Errata for "VAE for face recognition"
+#
+# The four statements below are the article's; each has a cell above that
+# computes the difference.
+#
+# | # | the article says | correct | shown in |
+# |---|---|---|---|
+# | 1 | $\log p(x) = \int p(z) \log p(x \mid z)\, dz$ | $\log p(x) = \log \int p(z)\, p(x \mid z)\, dz$; the inside form is a Jensen lower bound (the ELBO with $q = p(z)$), 3.5 nats short in our example | §2, the "Erratum 1" cell |
+# | 2 | $p(z)$ is the encoder | $p(z)$ is the **prior**, fixed and independent of $x$; the encoder is $q_\phi(z \mid x)$, an approximation of the true posterior $p_\theta(z \mid x)$ | §1, the table and the figure |
+# | 3 | $\min_\theta \mathbb E[\log p(x \mid z) - \mathrm{KL}]$ | $\max_{\theta, \phi} \mathrm{ELBO}$ (loss $= -\mathrm{ELBO}$), over the decoder **and** the encoder; minimising diverges to $-\infty$ | §5, the maximise/minimise table |
+# | 4 | the encoder outputs a mean and a variance | a mean and a **log-variance**; a negative "variance" makes the KL and $z$ NaN | §7, the "Erratum 4" cell |
+#
+# Three pitfalls that often come with them; watch for them when notebook 02
+# runs the article's code:
+#
+# | | pitfall | correct | shown in |
+# |---|---|---|---|
+# | A | reconstruction loss averaged over pixels, KL added | **summed** over pixels, in nats per image; averaging weights the KL by $D$ (4096 for 64×64 faces) | §8, "Summed over pixels" |
+# | B | "MSE is the reconstruction term" | MSE is $-\log p(x \mid z)$ only after the factor $D / (2\sigma^2)$ and a constant; $\sigma^2$ must be chosen or learned | §8, the Gaussian decoder cell |
+# | C | the ELBO read as the log-likelihood | $\mathrm{ELBO} = \log p(x) - \mathrm{KL}(q \,\|\, p(z \mid x)) \le \log p(x)$, equal only for the true posterior; $\mathcal L_K$ tightens it | §3 and §9 |
+
+# %% [markdown]
+# ## What we did
+#
+# - Named the parts of a latent-variable model and computed each one exactly
+#   on a linear-Gaussian model: $\log p(x)$ by quadrature, SciPy and closed form.
+# - Derived the ELBO twice: by Jensen (a bound) and by the identity
+#   $\log p(x) = \mathrm{ELBO}(q) + \mathrm{KL}(q \| p(z \mid x))$ (how loose it
+#   is), and checked the identity to $10^{-10}$.
+# - Read it as reconstruction minus KL and as $\mathbb E_q[\log p(x,z) - \log q]$;
+#   trained it with the right sign over $\theta$ and $\phi$ to the
+#   maximum-likelihood solution, and watched the wrong sign diverge.
+# - Measured the reparameterisation gradient's variance against REINFORCE's.
+# - Wrote the closed-form KL, the Bernoulli (= BCE on logits, summed) and
+#   Gaussian (= scaled MSE plus a constant) likelihoods, and bits per dimension.
+# - Closed the gap with $\mathcal L_K$, and listed the article's errors with
+#   the cells that demonstrate them.
+#
+# Next, `02`: the article's Keras code, fixed into a VAE whose loss is the
+# negative ELBO of this notebook.
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `None` with your answer, run the cell, then run the check
+# below it. A check says "Correct", "Not done yet", or what to reconsider; it
+# never shows the answer.
+#
+# **Exercise 1: KL to a Gaussian prior that is not $\mathcal N(0, I)$.** Some
+# models learn their prior. Compute $\mathrm{KL}(q \,\|\, p)$ for two
+# examples, with $q = \mathcal N(\text{mean\_q}, \operatorname{diag} e^{\text{log\_var\_q}})$
+# and $p = \mathcal N(\text{mean\_p}, \operatorname{diag} e^{\text{log\_var\_p}})$, in
+# NumPy (one number per example, in nats). Derive it the way section 7 does.
+
+# %%
+from vaeface_utils.checks import elbo as check
+
+mean_q = np.array([[0.5, -1.0], [0.0, 2.0]])
+log_var_q = np.array([[-0.5, 0.2], [0.0, -1.0]])
+mean_p = np.array([1.0, -0.5])
+log_var_p = np.array([0.7, -0.3])
+
+# Exercise 1: KL(q || p), shape (2,)
+answer = None  # replace None with your answer
+# solution
+answer = 0.5 * np.sum(log_var_p - log_var_q + (np.exp(log_var_q) + (mean_q - mean_p) ** 2) / np.exp(log_var_p) - 1.0, axis=-1)
+
+# %%
+check.kl_to_gaussian_prior(answer, mean_q, log_var_q, mean_p, log_var_p)
+
+# %% [markdown]
+# **Exercise 2: the IWAE bound for given log-weights.** Five importance
+# samples of one image gave these log-weights (nats). Compute the estimate of
+# $\mathcal L_5$; mind the underflow.
+
+# %%
+log_w_exercise = np.array([-1402.3, -1400.1, -1405.0, -1400.9, -1401.4])
+
+# Exercise 2: L_K from the log-weights, one float
+answer = None  # replace None with your answer
+# solution
+answer = logsumexp(log_w_exercise) - np.log(len(log_w_exercise))
+
+# %%
+check.iwae_bound(answer, log_w_exercise)
+
+# %% [markdown]
+# **Exercise 3: bits per dimension from nats.** A VAE's negative ELBO on a
+# $64 \times 64$ grey face is 5321.7 nats. What is it in bits per dimension?
+
+# %%
+neg_elbo_exercise, n_dims_exercise = 5321.7, 64 * 64
+
+# Exercise 3: bits per dimension, one float
+answer = None  # replace None with your answer
+# solution
+answer = neg_elbo_exercise / (n_dims_exercise * np.log(2))
+
+# %%
+check.bits_per_dim(answer, neg_elbo_exercise, n_dims_exercise)
+
+# %% [markdown]
+# **Exercise 4: a Gaussian log-likelihood from the MSE.** A decoder with
+# pixel noise variance $\sigma^2 = 0.01$ reconstructs two $64 \times 64$ faces
+# with these mean squared errors (mean over pixels). Compute
+# $\log p(x \mid z)$ for each face, in nats per image.
+
+# %%
+mse_exercise = np.array([0.004, 0.011])
+sigma2_exercise = 0.01
+
+# Exercise 4: log p(x | z), shape (2,)
+answer = None  # replace None with your answer
+# solution
+answer = -n_dims_exercise * mse_exercise / (2 * sigma2_exercise) - 0.5 * n_dims_exercise * np.log(2 * np.pi * sigma2_exercise)
+
+# %%
+check.gaussian_log_likelihood_from_mse(answer, mse_exercise, n_dims_exercise, sigma2_exercise)
