@@ -1,0 +1,131 @@
+"""Self-checks for the exercises of ``04_latent_face_recognition``.
+
+Each check takes the student's ``answer`` and the exercise's data, computes the
+right value with :mod:`vaeface_utils.recognition`, and returns a
+:class:`~vaeface_utils.checks.CheckResult`: "Correct", "Not done yet" for the
+placeholder ``None``, or what is wrong with a hint. Common mistakes get their
+own hint; no message contains the expected value.
+
+Examples
+--------
+>>> from vaeface_utils.checks import recognition as check
+>>> check.pair_counts(None, [0, 0, 1, 1])
+Exercise 2 (same and different pairs): Not done yet. Replace the placeholder with your answer and run the cell again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import recognition as _recognition
+from ._core import CheckResult, check_close, is_placeholder
+
+__all__ = ["nearest_neighbour_accuracy", "pair_counts", "equal_error_rate"]
+
+
+def _number(answer):
+    try:
+        value = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return value if value.shape == () else None
+
+
+def nearest_neighbour_accuracy(answer, features_train, id_train, features_test, id_test):
+    """Exercise 1: the accuracy of 1-nearest-neighbour (Euclidean), written by hand.
+
+    Parameters
+    ----------
+    answer : float or None
+        A fraction in [0, 1].
+    features_train, id_train, features_test, id_test
+        As :func:`vaeface_utils.recognition.identification_accuracy`.
+    """
+    name = "Exercise 1 (1-NN accuracy by hand)"
+    expected = _recognition.identification_accuracy(features_train, id_train, features_test, id_test,
+                                                    "1nn-euclidean")
+    value = None if is_placeholder(answer) else _number(answer)
+    if value is not None and not np.isclose(value, expected, atol=1e-9) and 1 < value <= 100:
+        if np.isclose(value / 100, expected, atol=1e-9):
+            return CheckResult(name, "wrong", "That looks like a percentage; the course writes accuracies as "
+                                              "fractions in [0, 1].")
+        return CheckResult(name, "wrong", "An accuracy is a fraction in [0, 1]: divide the number of right "
+                                          "answers by the number of queries.")
+    if value is not None and np.isclose(value, 1 - expected, atol=1e-9) and not np.isclose(value, expected):
+        return CheckResult(name, "wrong", "That is the error rate; the accuracy is the fraction of queries "
+                                          "given the right person.")
+    return check_close(
+        name, answer, expected, atol=1e-9, rtol=0,
+        hint="For each query (test row), find the training row at the smallest Euclidean distance and take its "
+             "identity; then compare with the query's true identity. Distances go from queries to the gallery, "
+             "not between queries.",
+        shape_hint="The answer is one number, the fraction of queries identified correctly.",
+    )
+
+
+def pair_counts(answer, identity):
+    """Exercise 2: how many same-person and different-person pairs there are.
+
+    Parameters
+    ----------
+    answer : (int, int) or None
+        ``(n_same, n_different)``, counting each unordered pair of distinct
+        images once.
+    identity : array_like, shape (n,)
+    """
+    name = "Exercise 2 (same and different pairs)"
+    y = np.asarray(identity)
+    counts = np.unique(y, return_counts=True)[1]
+    n = len(y)
+    n_same = int(np.sum(counts * (counts - 1) // 2))
+    expected = np.array([n_same, n * (n - 1) // 2 - n_same], dtype=np.float64)
+    if not is_placeholder(answer):
+        try:
+            got = np.asarray(answer, dtype=np.float64)
+        except (TypeError, ValueError):
+            got = None
+        if got is not None and got.shape == (2,) and not np.allclose(got, expected):
+            if np.allclose(got, 2 * expected):
+                return CheckResult(name, "wrong", "You counted ordered pairs: (i, j) and (j, i) are the same pair. "
+                                                  "Count each unordered pair once.")
+            if np.isclose(got[0], expected[0] + n) or np.isclose(got[0], 2 * expected[0] + n):
+                return CheckResult(name, "wrong", "An image paired with itself is not a pair; use i < j only.")
+            if np.allclose(got[::-1], expected):
+                return CheckResult(name, "wrong", "The two numbers are swapped: same-person pairs first.")
+    return check_close(
+        name, answer, expected, rtol=0, atol=0.5,
+        hint="A person with m images gives m (m - 1) / 2 same-person pairs; all n images give n (n - 1) / 2 "
+             "pairs, and the different-person pairs are the rest.",
+        shape_hint="Give two numbers: (same-person pairs, different-person pairs).",
+    )
+
+
+def equal_error_rate(answer, fpr, tpr):
+    """Exercise 3: the equal error rate of a ROC curve, by linear interpolation.
+
+    Parameters
+    ----------
+    answer : float or None
+        A fraction in [0, 1].
+    fpr, tpr : array_like, shape (n_points,)
+        The ROC curve, e.g. from :func:`sklearn.metrics.roc_curve`.
+    """
+    name = "Exercise 3 (equal error rate)"
+    expected = _recognition.equal_error_rate(fpr, tpr)
+    value = None if is_placeholder(answer) else _number(answer)
+    if value is not None and not np.isclose(value, expected, atol=1e-6):
+        if np.isclose(value, 1 - expected, atol=1e-6):
+            return CheckResult(name, "wrong", "At the equal error rate false accepts equal false rejects; the "
+                                              "false reject rate is 1 - tpr, not tpr.")
+        if 1 < value <= 100:
+            return CheckResult(name, "wrong", "That looks like a percentage; give the rate as a fraction in [0, 1].")
+        gap = np.asarray(fpr, dtype=np.float64) - (1 - np.asarray(tpr, dtype=np.float64))
+        nearest = np.asarray(fpr, dtype=np.float64)[np.argmin(np.abs(gap))]
+        if np.isclose(value, nearest, atol=1e-6):
+            return CheckResult(name, "wrong", "That is the ROC point nearest the crossing; interpolate linearly "
+                                              "between the two points on either side of fpr = 1 - tpr.")
+    return check_close(
+        name, answer, expected, atol=1e-6, rtol=0,
+        hint="Find where fpr - (1 - tpr) changes sign, and interpolate linearly between those two ROC points.",
+        shape_hint="The answer is one number.",
+    )
