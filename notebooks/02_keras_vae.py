@@ -1,0 +1,599 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Review the article's Keras code and fix it into a working VAE
+#
+# **Goal:** run the article's Keras VAE on the faces, watch every bug fail
+# with its real error or symptom, and fix it step by step into the tested
+# Keras 3 model the rest of the course uses (`vaeface_utils.model.VAE`).
+#
+# **You will learn**
+# - why a Keras `Layer` cannot be trained, and why layers created inside
+#   `call` never learn;
+# - what `loss='mse'` leaves out of a VAE (the KL term), and what that does to
+#   samples from the prior;
+# - why the loss must be *summed* over pixels to be in nats, and how mean
+#   squared error relates to a Gaussian log-likelihood;
+# - how to write `train_step` and `test_step` for a VAE in Keras 3, seed its
+#   noise, save it and load it back;
+# - which test in `tests/test_model.py` guards each fix.
+#
+# **Prerequisites:** notebook 00 (the faces and the split) and notebook 01
+# (the ELBO); basic Keras (`Model`, `compile`, `fit`).
+#
+# **Run time:** about 3 minutes on a two-core laptop CPU in the full mode,
+# about 1 minute in the fast mode.
+
+# %% [markdown]
+# ## Parameters
+#
+# The fast mode (`VAEFACE_FAST=1`, used by the tests) trains each model for
+# only two epochs; the figures then show barely trained models.
+
+# %% tags=["parameters"]
+from vaeface_utils import config
+
+FAST = config.fast_mode()  # VAEFACE_FAST=1 in the tests and CI
+SEED = 0  # one seed for everything random in this notebook
+N_TRAIN, N_VAL = 5, 1  # the course's split: 5 images of each person for training, 1 of them for validation
+LATENT_DIM = 32  # size of the fixed model's latent code
+BATCH_SIZE = 32
+MSE_EPOCHS = 2 if FAST else 30  # the minimally fixed article model, trained with loss='mse'
+EPOCHS = 2 if FAST else 150  # the fixed VAE
+config.seed_everything(SEED)
+
+# %% [markdown]
+# ## Set up
+#
+# The article's code uses `tf` and `layers`, so we import them the same way.
+# `show_error` runs a piece of code and prints the exception it raises as one
+# line: its type and the first line of its message (TensorFlow's messages can
+# carry file paths and memory addresses, which we trim so the output is the
+# same on every machine).
+
+# %%
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from vaeface_utils import elbo
+from vaeface_utils.data import load_faces, split_per_identity
+from vaeface_utils.plotting import curves, image_grid
+
+
+def show_error(action):
+    """Run ``action()`` and print ``ErrorType: first line of the message`` (or 'no error')."""
+    try:
+        action()
+    except Exception as error:  # noqa: BLE001 - we want to see any error
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # Keras colours part of its messages
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = [line for line in lines if not line.startswith("Exception encountered when calling")]
+        message = lines[0] if lines else "(no message)"
+        message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message)  # TensorFlow's internal op names
+        message = re.sub(r"\s*\[Op:\w+\].*$", "", message)
+        print(f"{type(error).__name__}: {message[:400]}")
+    else:
+        print("no error")
+
+
+# %% [markdown]
+# ## The faces and the split
+#
+# The course's split (notebook 00): of each person's ten images, five are for
+# training, and one of those five is held back for validation. So 160 images
+# to train on, 40 to validate on, 200 to test on.
+
+# %%
+faces = load_faces()
+split = split_per_identity(faces.identity, N_TRAIN, n_val=N_VAL, seed=SEED)
+x_train, x_val, x_test = (faces.images[part] for part in (split.train, split.val, split.test))
+print(f"x_train {x_train.shape}, x_val {x_val.shape}, x_test {x_test.shape}; "
+      f"dtype {x_train.dtype}, values in [{faces.images.min():.0f}, {faces.images.max():.0f}]")
+
+# %% [markdown]
+# ## The article's code
+#
+# This is the article's code, exactly as published; only the last three lines
+# (which build and train it) are left for the cells below, so that we can run
+# them one at a time. `x_train` is our training faces.
+
+# %%
+class Encoder(layers.Layer):
+    def call(self, inputs):
+        x = layers.Dense(128)(inputs)
+        x = layers.LeakyReLU()(x)
+        z_mean = layers.Dense(64)(x)
+        z_log_var = layers.Dense(64)(x)
+        return {'z_mean': z_mean, 'z_log_var': z_log_var}
+
+class Decoder(layers.Layer):
+    def call(self, inputs):
+        x = layers.Dense(128)(inputs)
+        x = layers.LeakyReLU()(x)
+        x = layers.Dense(784)(x)
+        x = tf.reshape(x, (-1, 28, 28))
+        return x
+
+class VAE(layers.Layer):
+    def call(self, inputs):
+        encoder = Encoder()
+        decoder = Decoder()
+        z_mean, z_log_var = encoder(inputs)
+        epsilon = tf.random.normal(shape=tf.shape(z_mean))
+        z = z_mean + tf.exp(z_log_var / 2) * epsilon
+        reconstructed = decoder(z)
+        return reconstructed
+
+
+# %% [markdown]
+# ### Bug 1: a `Layer` cannot be compiled or trained
+#
+# The article's last lines call `compile` and `fit`. Those belong to
+# `keras.Model`; a `keras.layers.Layer` is a building block without them.
+
+# %%
+vae = VAE()
+show_error(lambda: vae.compile(optimizer='adam', loss='mse'))
+show_error(lambda: vae.fit(x_train, x_train, epochs=100, batch_size=32))
+
+# %% [markdown]
+# ### Bug 2: layers created inside `call` are new, untrained layers on every call
+#
+# `Encoder.call` builds its `Dense` layers each time it runs. Keras tracks a
+# layer's weights when the layer is an attribute set in `__init__` (or
+# weights created in `build`); layers made and dropped inside `call` are
+# invisible to it. So the encoder owns no weights an optimiser could update,
+# and each call draws fresh random ones: the same faces get different codes.
+
+# %%
+encoder = Encoder()
+first, second = encoder(x_train[:4]), encoder(x_train[:4])
+print("trainable weights the encoder owns:", len(encoder.trainable_weights))
+print("same input, same z_mean on two calls:", np.allclose(first["z_mean"], second["z_mean"]))
+
+# %% [markdown]
+# ### Bug 3: unpacking a dict gives its keys
+#
+# `Encoder` returns a dict, and `z_mean, z_log_var = encoder(inputs)` unpacks
+# it like any Python dict: into its two *keys*, the strings `'z_mean'` and
+# `'z_log_var'`. The next line that does arithmetic with them fails.
+
+# %%
+z_mean, z_log_var = encoder(x_train[:4])
+print(repr(z_mean), repr(z_log_var))
+show_error(lambda: vae(x_train[:4]))
+
+# %% [markdown]
+# ### Bug 4: shapes for 28x28 digits, and no `Flatten`
+#
+# The code was written for MNIST (28 x 28 = 784 pixels). On our faces,
+# `Dense` acts on the *last* axis only: without a `Flatten`, the encoder
+# treats each of the 64 x 64 pixels as a separate one-number input and
+# returns a "code" per pixel. The decoder then reshapes whatever it gets into
+# 28 x 28 images: from 4 faces it silently makes thousands of 28 x 28 images.
+# Flattening the input fixes the encoder, but 784 outputs still cannot be
+# compared with 4,096 pixels.
+
+# %%
+codes = encoder(x_train[:4])["z_mean"]
+print("z_mean from 4 faces without Flatten:", tuple(codes.shape))
+print("decoded:", tuple(Decoder()(codes).shape))
+flat = x_train[:4].reshape(4, -1)
+decoded = Decoder()(encoder(flat)["z_mean"])
+print("with the faces flattened, decoded:", tuple(decoded.shape))
+show_error(lambda: keras.losses.MeanSquaredError()(x_train[:4], decoded))
+
+# %% [markdown]
+# ## A minimal fix that still uses `loss='mse'`
+#
+# Fix only what stops the code from running: a `keras.Model` with its layers
+# created once in `__init__`, a tuple instead of a dict, a `Flatten`, and 4,096
+# outputs reshaped to `(64, 64, 1)`. Everything else stays as the article
+# wrote it: the same dense sizes, unseeded noise, sampling on every call, and
+# `loss='mse'`.
+
+# %%
+class MinimallyFixedVAE(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flatten = layers.Flatten()
+        self.encoder_hidden = layers.Dense(128)
+        self.encoder_activation = layers.LeakyReLU()
+        self.to_z_mean = layers.Dense(64)
+        self.to_z_log_var = layers.Dense(64)
+        self.decoder_hidden = layers.Dense(128)
+        self.decoder_activation = layers.LeakyReLU()
+        self.to_pixels = layers.Dense(64 * 64)
+        self.to_image = layers.Reshape((64, 64, 1))
+
+    def encode(self, x):
+        h = self.encoder_activation(self.encoder_hidden(self.flatten(x)))
+        return self.to_z_mean(h), self.to_z_log_var(h)
+
+    def decode(self, z):
+        return self.to_image(self.to_pixels(self.decoder_activation(self.decoder_hidden(z))))
+
+    def call(self, inputs):
+        z_mean, z_log_var = self.encode(inputs)
+        epsilon = tf.random.normal(shape=tf.shape(z_mean))
+        z = z_mean + tf.exp(z_log_var / 2) * epsilon
+        return self.decode(z)
+
+
+mse_model = MinimallyFixedVAE()
+mse_model.compile(optimizer="adam", loss="mse")
+mse_model(x_train[:1])  # build it, so that its weights exist
+print("trainable weight tensors:", len(mse_model.trainable_weights),
+      "| parameters:", mse_model.count_params())
+
+# %% tags=["nbval-ignore-output"]
+mse_history = mse_model.fit(x_train, x_train, epochs=MSE_EPOCHS, batch_size=BATCH_SIZE, verbose=0)
+print(f"after {MSE_EPOCHS} epochs: training mse {mse_history.history['loss'][-1]:.4f}")
+
+# %%
+assert mse_history.history["loss"][-1] < mse_history.history["loss"][0]  # it trains
+
+# %% [markdown]
+# ### Bug 5: `loss='mse'` has no KL term
+#
+# A VAE maximises the ELBO, `E_q[log p(x|z)] - KL(q(z|x) || p(z))`. The mean
+# squared error is (a scaled) reconstruction term only. Nothing pulls the
+# encoder's posteriors towards the prior N(0, I), so the model is an
+# autoencoder with noisy codes: it can put the codes anywhere and shrink
+# the noise until it does not hurt. Then a `z` drawn from the prior is not a
+# code the decoder has ever seen, and decoding it gives no face.
+#
+# We measure the KL it never paid, in nats per image, with
+# `elbo.kl_diag_gaussian_standard` on the training faces' posteriors.
+
+# %% tags=["nbval-ignore-output"]
+z_mean, z_log_var = (t.numpy() for t in mse_model.encode(x_train))
+mse_kl = elbo.kl_diag_gaussian_standard(z_mean, z_log_var).mean()
+print(f"KL(q(z|x) || N(0, I)) of the mse model: {mse_kl:.0f} nats per image (training faces)")
+print(f"posterior standard deviation, mean over codes and faces: {np.exp(z_log_var / 2).mean():.3f} (prior: 1)")
+
+# %%
+assert mse_kl > 50  # far from the prior: the KL term was never paid
+
+# %% tags=["nbval-ignore-output"]
+z_prior = np.random.default_rng(SEED).standard_normal((10, 64)).astype("float32")
+people = faces.identity[split.train[:10]] + 1
+fig, axes = plt.subplots(2, 1, figsize=(10, 2.8))
+image_grid(np.clip(mse_model.decode(mse_model.encode(x_train[:10])[0]).numpy(), 0, 1), ax=axes[0],
+           title=f"mse model: reconstructions of 10 training faces (people s{people.min()} to s{people.max()}, "
+                 "training split)")
+image_grid(np.clip(mse_model.decode(z_prior).numpy(), 0, 1), ax=axes[1],
+           title="mse model: decoded from 10 codes drawn from the prior N(0, I) (no real person)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The reconstructions look like faces (blurred); the samples from the prior
+# do not. Without the KL term the prior is not the distribution of the codes,
+# so "sample z from N(0, I), decode it" generates nothing meaningful.
+
+# %% [markdown]
+# ### Bug 6: `mse` averages over pixels, so even with a KL term the balance is off
+#
+# Suppose we add the KL to `mse`. A Gaussian decoder with variance `sigma^2`
+# has, for an image of `D` pixels,
+#
+# `-log p(x|z) = D / (2 sigma^2) * mse + D/2 * log(2 pi sigma^2)`,
+#
+# because `mse` is the *mean* of the `D = 4096` squared errors, while a
+# log-likelihood is a *sum* over pixels. `mse + KL` is therefore the negative
+# ELBO with the reconstruction term shrunk by the factor `D / (2 sigma^2)`;
+# equivalently, the KL weighted `D / (2 sigma^2)` times too much (4,096 times
+# with `sigma^2 = 1/2`). The KL then wins and the codes collapse to the prior.
+# And the number `mse + KL` is not in nats, so it cannot be compared with a
+# log-likelihood. We check the identity numerically, with the mean training
+# face as the "reconstruction" of each validation face:
+
+# %%
+x, x_hat = x_val.astype("float64"), np.broadcast_to(x_train.mean(axis=0), x_val.shape)
+n_pixels = np.prod(x.shape[1:])
+sigma2 = 0.5
+mse = keras.losses.MeanSquaredError(reduction=None)(x.reshape(len(x), -1), x_hat.reshape(len(x), -1)).numpy()
+nll = -elbo.gaussian_log_likelihood(x, x_hat, np.log(sigma2))
+assert np.allclose(nll, n_pixels / (2 * sigma2) * mse + n_pixels / 2 * np.log(2 * np.pi * sigma2))
+print(f"pixels D = {n_pixels}")
+print(f"mean squared error of the mean face:     {mse.mean():.5f} (no unit)")
+print(f"-log p(x|z), Gaussian with sigma^2 = 1/2: {nll.mean():.1f} nats per image")
+print(f"factor D / (2 sigma^2) = {n_pixels / (2 * sigma2):.0f}")
+
+# %% [markdown]
+# ### Bug 7: sampling even at inference
+#
+# The article's `call` always draws `epsilon`. So `predict` gives a different
+# reconstruction of the same face every time. Sampling belongs in training
+# (it is how the ELBO's expectation is estimated); at inference we decode the
+# posterior mean.
+
+# %%
+first, second = mse_model.predict(x_test[:5], verbose=0), mse_model.predict(x_test[:5], verbose=0)
+print("same face, same reconstruction twice:", np.array_equal(first, second))
+
+# %% [markdown]
+# ### Bug 8: unseeded noise
+#
+# `tf.random.normal` without a seed draws from a global, stateful generator:
+# the noise depends on everything that ran before it, so two runs of a
+# notebook that differ anywhere upstream train differently. Keras 3's
+# `keras.random.SeedGenerator` carries its own state: the same seed gives the
+# same noise, wherever it runs (and its state can be saved with the model).
+
+# %%
+print("tf.random.normal twice:     same noise?",
+      np.array_equal(tf.random.normal((3,)), tf.random.normal((3,))))
+a = keras.random.normal((3,), seed=keras.random.SeedGenerator(SEED))
+b = keras.random.normal((3,), seed=keras.random.SeedGenerator(SEED))
+print("two SeedGenerator(SEED)s: same noise?", np.array_equal(a, b))
+
+# %% [markdown]
+# ### Bug 9: no held-out data
+#
+# `vae.fit(x_train, x_train, epochs=100)` watches only the training loss. With
+# 160 images and hundreds of thousands of parameters a model can memorise the
+# training faces; only a loss on faces it never trained on (our 40 validation
+# images) shows whether it has. The fixed model below reports both.
+
+# %% [markdown]
+# ## The fixed model, step by step
+#
+# `vaeface_utils.model.VAE` fixes each bug, and makes a few choices of its own:
+#
+# 1. **A `keras.Model` subclass** with `call`, `train_step` and `test_step`,
+#    so `compile`, `fit(validation_data=...)`, `evaluate` and `predict` all
+#    work (bug 1). Its encoder and decoder are built once, in `__init__`,
+#    as functional models: every weight is tracked and trained (bug 2).
+# 2. **A convolutional encoder for `(64, 64, 1)` faces:** three 3x3
+#    convolutions with stride 2 (32, 64, 128 filters: 64 -> 32 -> 16 -> 8
+#    pixels a side), a `Flatten`, and two dense heads for `z_mean` and
+#    `z_log_var`, returned as a list (bugs 3 and 4). The decoder mirrors it
+#    with transposed convolutions back to `(64, 64, 1)`. Convolutions share
+#    weights across the image, so the model is small enough to train on a CPU
+#    in minutes. Other image sizes work if they are multiples of 8; others get
+#    an error that says so.
+# 3. **The loss is the negative ELBO in nats per image** (bugs 5 and 6):
+#    `-log p(x|z)` *summed* over the 4,096 pixels, plus the KL in closed form,
+#    averaged over the batch. The decoder is Bernoulli by default (one logit
+#    per pixel; grey values in [0, 1] act as probabilities), or Gaussian with
+#    `likelihood="gaussian"`: a learned scalar variance shared by all pixels,
+#    or a fixed one with `gaussian_log_var=<float>`. A weight `beta` on the KL
+#    (default 1) is there for later notebooks. Three metrics are tracked:
+#    `loss`, `reconstruction_loss` (`-E[log p(x|z)]`) and `kl`.
+# 4. **Deterministic at inference** (bug 7): `call` decodes `z_mean` unless
+#    `training=True`; the noise is drawn only in training and in the loss.
+# 5. **Seeded noise** (bug 8): a `Sampling` layer draws `epsilon` with
+#    `keras.random.normal` and its own `SeedGenerator(seed)`.
+# 6. **Held-out data** (bug 9): `fit(x_train, validation_data=x_val)`.
+# 7. **Checked inputs:** images without the channel axis, of the wrong size,
+#    of an integer type or outside [0, 1] get an error that says how to fix
+#    them, before TensorFlow sees them. A NaN loss stops training with an
+#    explanation instead of running on with broken weights.
+# 8. **Fast on a CPU:** graph mode (`tf.function` with TensorFlow's oneDNN
+#    kernels; Keras turns XLA on only where there is a GPU), and several
+#    optimiser steps per call into the graph (`steps_per_execution=8`),
+#    because an epoch of 160 images is only 5 steps and Keras's per-step
+#    overhead would otherwise be a large share of the time.
+#
+# The loss, written out once with `keras.ops`: this is what `train_step`
+# minimises.
+
+# %%
+from keras import ops
+
+
+def negative_elbo(x, logits, z_mean, z_log_var):
+    """Mean over the batch of -log p(x|z) + KL(q(z|x) || N(0, I)), in nats per image."""
+    log_px_given_z = ops.sum(x * logits - ops.softplus(logits), axis=(1, 2, 3))  # Bernoulli, summed over pixels
+    kl = -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+    return ops.mean(kl - log_px_given_z)
+
+
+# %% [markdown]
+# From here on, `VAE` is the course's model, not the article's:
+
+# %%
+from vaeface_utils.model import VAE
+
+vae = VAE(latent_dim=LATENT_DIM, seed=SEED)
+vae.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+for part in (vae.encoder, vae.decoder):
+    print(f"{part.name}: {part.count_params():,} parameters")
+    for layer in part.layers[1:]:
+        shape = layer.output.shape if not isinstance(layer.output, list) else layer.output[0].shape
+        print(f"  {layer.name:<10} output {str(tuple(shape)):<20} {layer.count_params():>8,} parameters")
+
+# %% [markdown]
+# Our inline loss and the package's agree: we compute the loss of a batch
+# with `negative_elbo` on the noise the model's `SeedGenerator` will draw
+# next, then let `evaluate` compute it (in graph mode).
+
+# %%
+generator = vae.sampling.seed_generator
+state = generator.state.numpy()
+z_mean, z_log_var = vae.encoder(x_val)
+epsilon = keras.random.normal(z_mean.shape, seed=generator)
+generator.state.assign(state)  # rewind: evaluate draws the same epsilon
+logits = vae.decoder(z_mean + ops.exp(z_log_var / 2) * epsilon)
+inline = float(negative_elbo(x_val, logits, z_mean, z_log_var))
+package = vae.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)["loss"]
+assert np.isclose(inline, package, rtol=1e-5), (inline, package)
+print(f"untrained model on the validation faces: {inline:.1f} nats per image (inline) = {package:.1f} (package)")
+
+# %% [markdown]
+# The inputs are checked where they enter:
+
+# %%
+show_error(lambda: vae.fit(x_train[..., 0], epochs=1, verbose=0))
+show_error(lambda: vae.fit((x_train * 255).astype("uint8"), epochs=1, verbose=0))
+show_error(lambda: vae.evaluate(x_train * 255, verbose=0))
+show_error(lambda: VAE(image_shape=(92, 112, 1)))
+
+# %% [markdown]
+# ## Train it
+#
+# With the training faces, the validation faces to watch for overfitting, and
+# no per-step logs (`verbose=0`).
+
+# %% tags=["nbval-ignore-output"]
+import time
+
+start = time.perf_counter()
+history = vae.fit(x_train, validation_data=x_val, epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0).history
+seconds = time.perf_counter() - start
+print(f"{EPOCHS} epochs in {seconds:.0f} s ({EPOCHS * len(x_train) / seconds:.0f} training images/s)")
+for key in ("loss", "reconstruction_loss", "kl"):
+    print(f"{key:>20}: training {history[key][-1]:8.1f}, validation {history['val_' + key][-1]:8.1f} nats per image")
+
+# %%
+assert history["loss"][-1] < package  # training lowered the loss
+assert history["val_loss"][-1] < package  # on faces it never trained on, too
+assert np.isclose(history["val_loss"][-1], history["val_reconstruction_loss"][-1] + history["val_kl"][-1],
+                  rtol=1e-4)  # beta = 1: the loss is the negative ELBO
+
+# %% tags=["nbval-ignore-output"]
+fig, ax = plt.subplots(figsize=(7, 4))
+curves(history, ["loss", "val_loss"], ax=ax, ylabel="negative ELBO (nats per image)",
+       title="Fixed VAE: 160 training and 40 validation faces, all 40 people")
+plt.show()
+
+# %% [markdown]
+# The validation loss is the one to read: it is higher than the training
+# loss, and the gap between them is how much the model memorised
+# (notebook 05 measures this in detail).
+
+# %% [markdown]
+# ## Look at what it learned
+#
+# Reconstructions of test faces (never seen in training: people s1 to s10,
+# first test image of each), and faces generated from the prior, which now
+# means something: the KL term pulled the codes towards N(0, I).
+
+# %% tags=["nbval-ignore-output"]
+first_test = np.array([np.flatnonzero(faces.identity[split.test] == p)[0] for p in range(10)])
+fig, axes = plt.subplots(3, 1, figsize=(10, 4.2))
+image_grid(x_test[first_test], ax=axes[0], titles=[f"s{p + 1}" for p in range(10)],
+           title="Test faces of people s1 to s10 (test split)")
+image_grid(vae.reconstruct(x_test[first_test]), ax=axes[1],
+           title="Their reconstructions: decoded posterior means")
+image_grid(vae.generate(10, seed=SEED), ax=axes[2], title="Generated from 10 codes drawn from the prior N(0, I)")
+plt.tight_layout()
+plt.show()
+
+# %% tags=["nbval-ignore-output"]
+vae_kl = elbo.kl_diag_gaussian_standard(*vae.posterior(x_train)).mean()
+print(f"KL(q(z|x) || N(0, I)) on the training faces: fixed VAE {vae_kl:.0f} nats, mse model {mse_kl:.0f} nats")
+
+# %%
+assert vae_kl < mse_kl  # paying for the KL keeps the codes close to the prior
+assert np.array_equal(vae.predict(x_test[:5], verbose=0), vae.predict(x_test[:5], verbose=0))  # bug 7 fixed
+
+# %% [markdown]
+# ## Summary: each bug, its symptom, its fix, and the test that guards it
+#
+# | # | bug in the article's code | symptom | fix | test in `tests/test_model.py` |
+# |---|---|---|---|---|
+# | 1 | `VAE` is a `layers.Layer` | `AttributeError: 'VAE' object has no attribute 'compile'` | subclass `keras.Model`, with `train_step`/`test_step` | `test_validation_data_evaluate_and_predict_work` |
+# | 2 | layers created inside `call` | 0 trainable weights; new random outputs on every call | build encoder and decoder once, in `__init__` | `test_gradients_reach_every_encoder_and_decoder_weight` |
+# | 3 | a dict unpacked into two names | `z_mean == 'z_mean'`; `TypeError` on `z_log_var / 2` | return `[z_mean, z_log_var]` | `test_loss_equals_negative_elbo_from_numpy` |
+# | 4 | 28x28 shapes, no `Flatten` | a code per pixel, 16,384 "images" of 28x28 from 4 faces; `Incompatible shapes` | conv encoder with `Flatten`, decoder to `(64, 64, 1)`; sizes checked | `test_bad_image_size_gets_a_clear_error`, `test_other_sizes_divisible_by_the_stride_work` |
+# | 5 | `loss='mse'`: no KL term | posteriors far from N(0, I); samples from the prior are not faces | loss = negative ELBO, KL in closed form | `test_loss_equals_negative_elbo_from_numpy`, `test_closed_form_kl_matches_monte_carlo`, `test_beta_zero_gives_an_autoencoder_loss` |
+# | 6 | `mse` averages over pixels | KL over-weighted `D / (2 sigma^2)` times; loss not in nats | log-likelihood summed over pixels | `test_loss_is_in_nats_summed_over_pixels` |
+# | 7 | sampling at inference | same face, different reconstructions | `call` decodes `z_mean` unless `training=True` | `test_inference_is_deterministic_and_training_samples` |
+# | 8 | unseeded `tf.random.normal` | two runs train differently | `Sampling` layer with `keras.random.SeedGenerator(seed)`, saved with the model | `test_same_seed_same_loss`, `test_sampling_layer_is_seeded_and_serialisable` |
+# | 9 | no held-out data | overfitting invisible | `fit(x_train, validation_data=x_val)`; `evaluate` | `test_validation_data_evaluate_and_predict_work` |
+# | - | (new) wrong inputs reach TensorFlow | tracebacks from deep inside TensorFlow | checks at `fit`, `evaluate`, `predict`, `encode` | `test_wrong_input_gets_a_clear_error` |
+# | - | (new) a NaN loss trains on | broken weights, silently | `StopOnNaN` callback, added by `fit` | `test_nan_loss_stops_training_with_a_clear_message` |
+# | - | (new) a trained model must be kept | retraining every time | `.keras` save and load in safe mode, optimizer state included | `test_save_load_round_trip_restores_outputs_and_optimizer` |
+
+# %% [markdown]
+# ## What we did
+#
+# - Ran the article's Keras code on the faces and saw each bug as a real
+#   error or symptom: a `Layer` has no `fit`; layers built in `call` never
+#   learn; a dict unpacks into its keys; MNIST shapes; no KL term; a loss
+#   averaged over pixels; sampling at inference; unseeded noise; no
+#   validation data.
+# - Fixed them into `vaeface_utils.model.VAE`, checked its loss against the
+#   ELBO written out by hand, trained it on 160 faces with 40 held out, and
+#   looked at reconstructions and samples from the prior.
+#
+# Next: **03 training on faces** trains this model properly and measures it.
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `None` with your answer, run the cell, then run the check below
+# it. The check says whether you are right and gives a hint if not; it never
+# shows the answer.
+#
+# **Exercise 1.** How many trainable parameters (numbers, not weight tensors)
+# does the fixed encoder `vae.encoder` have? Count them by hand from the
+# architecture above (3x3 kernels, 1 -> 32 -> 64 -> 128 channels, then two
+# dense heads of size 32 on the flattened 8 x 8 x 128 features); then check
+# with `vae.encoder.count_params()`.
+
+# %%
+from vaeface_utils.checks import model as check
+
+answer_encoder_parameters = None  # replace None with your answer
+# solution
+conv = (3 * 3 * 1 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (3 * 3 * 64 * 128 + 128)
+heads = 2 * (8 * 8 * 128 * LATENT_DIM + LATENT_DIM)
+answer_encoder_parameters = conv + heads
+assert answer_encoder_parameters == vae.encoder.count_params()
+
+# %%
+check.encoder_parameters(answer_encoder_parameters, latent_dim=LATENT_DIM)
+
+# %% [markdown]
+# **Exercise 2.** A Gaussian decoder with standard deviation `sigma = 0.1`
+# for every pixel. Find the factor `a` in
+# `-log p(x|z) = a * mse + c` for 64 x 64 images, where `mse` is Keras's mean
+# squared error (averaged over pixels) and `c` does not depend on the
+# reconstruction.
+
+# %%
+answer_mse_factor = None  # replace None with your answer
+# solution
+answer_mse_factor = 64 * 64 / (2 * 0.1**2)
+
+# %%
+check.mse_factor(answer_mse_factor, n_pixels=64 * 64, sigma=0.1)
+
+# %% [markdown]
+# **Exercise 3.** An untrained Bernoulli decoder whose last layer is all
+# zeros outputs logit 0 for every pixel. What is its reconstruction loss
+# `-log p(x|z)`, in nats per 64 x 64 image, whatever the face? (Compare it
+# with the untrained model's loss above.)
+
+# %%
+answer_uniform_nats = None  # replace None with your answer
+# solution
+answer_uniform_nats = 64 * 64 * np.log(2)
+
+# %%
+check.uniform_decoder_nats(answer_uniform_nats, n_pixels=64 * 64)
