@@ -1,0 +1,581 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Train the VAE on faces and measure how good a face model it is
+#
+# **Goal:** train the course's VAE on the 160 training faces until the
+# validation faces stop improving, look at what it learned, and measure it
+# on faces it never saw, in nats per image and bits per dimension, against a
+# baseline whose likelihood is exact.
+#
+# **You will learn**
+# - how to train with Keras callbacks: early stopping on a validation loss,
+#   a learning-rate schedule, a NaN guard, a one-line progress report;
+# - how to read the training curves: the negative ELBO, its reconstruction
+#   term and its KL term, in nats per image;
+# - what reconstructions, samples from the prior, interpolations and latent
+#   traversals show (and do not show);
+# - how to estimate a held-out log-likelihood with the importance-weighted
+#   (IWAE) bound, and why it rises with the number of samples `K`;
+# - how to compare a VAE honestly with probabilistic PCA, whose
+#   log-likelihood is exact, and what "the same data model" means for that;
+# - what active latent units are and how the KL is shared among dimensions.
+#
+# **Prerequisites:** notebooks 00 (faces and split), 01 (the ELBO and the
+# IWAE bound) and 02 (the Keras VAE).
+#
+# **Run time:** about 5 minutes on a two-core laptop CPU in the full mode
+# (training takes most of it; a second run loads the trained model from the
+# cache), about a minute in the fast mode.
+
+# %% [markdown]
+# ## Parameters
+#
+# The training settings themselves live in `vaeface_utils.training`, so that
+# notebooks 04 and 05 load exactly this model. The fast mode
+# (`VAEFACE_FAST=1`, used by the tests) trains for 20 epochs only and uses
+# fewer importance samples: its figures show a barely trained model.
+
+# %% tags=["parameters"]
+from vaeface_utils import config
+
+FAST = config.fast_mode()  # VAEFACE_FAST=1 in the tests and CI
+SEED = 0  # one seed for everything random in this notebook
+N_TRAIN, N_VAL, SPLIT_SEED = 5, 1, 0  # the course split: 160 training, 40 validation, 200 test faces
+REPORT_EVERY = 5 if FAST else 25  # one progress line every this many epochs
+K_ALL = 10 if FAST else 100  # importance samples per face on all 200 test faces
+K_SUBSET = 100 if FAST else 1000  # importance samples per face on 40 test faces (one per person)
+ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
+BETA_EPOCHS = 20 if FAST else 60  # the exercise's short beta = 4 run
+config.seed_everything(SEED)
+
+# %% [markdown]
+# ## Set up
+#
+# `config.import_keras()` imports Keras without TensorFlow's start-up log
+# lines. The faces and the course split are those of notebook 00.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.special import logsumexp
+
+keras = config.import_keras()
+
+from vaeface_utils import elbo, training  # noqa: E402
+from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
+from vaeface_utils.plotting import curves, image_grid  # noqa: E402
+
+faces = load_faces(size=(64, 64))
+split = split_per_identity(faces.identity, n_train=N_TRAIN, n_val=N_VAL, seed=SPLIT_SEED)
+x_train, x_val, x_test = (faces.images[idx] for idx in (split.train, split.val, split.test))
+identity_test = faces.identity[split.test]
+N_DIMS = int(np.prod(x_train.shape[1:]))  # D, pixels per image
+print(split)
+print(f"{len(x_train)} training, {len(x_val)} validation and {len(x_test)} test faces of "
+      f"{len(np.unique(faces.identity))} people; D = {N_DIMS} pixels each")
+
+# %% [markdown]
+# ## The data model: a density over grey values
+#
+# To compare two models by likelihood they must assign probabilities to the
+# same things. Our pixels are grey values in [0, 1] (averages of 8-bit
+# values, after resizing to 64 x 64), so we treat each image as a point in
+# $[0, 1]^D$ and both models give it a **Gaussian density**:
+#
+# - the VAE with a **Gaussian decoder**,
+#   $p(x \mid z) = \mathcal N(x;\ \mathrm{sigmoid}(f(z)),\ \sigma^2 I)$, with one
+#   learned pixel variance $\sigma^2$, and $p(x) = \int p(x \mid z)\, p(z)\, dz$;
+# - probabilistic PCA, $x = W z + \mu + \varepsilon$, a linear decoder with
+#   the same prior and the same kind of noise.
+#
+# Both densities are measured against the same volume element (grey values on
+# the [0, 1] scale), so their log densities in nats per image are directly
+# comparable. A density can exceed 1, so $\log p(x)$ can be positive and its
+# bits per dimension, $-\log_2 p(x) / D$, negative. (Both Gaussians put a
+# little mass outside [0, 1]; that can only lower the numbers, for both. To
+# compare with results on 8-bit images quoted on the 0-255 scale, add
+# $\log_2 256 = 8$ bits per dimension, see `elbo.discretization_correction_nats`.)
+#
+# What we must *not* do is compare a Bernoulli "likelihood" of grey values
+# with a Gaussian density: the Bernoulli expression is not normalised over
+# [0, 1], so its numbers are not log-probabilities of anything. That is why
+# the course trains a Gaussian decoder.
+
+# %% [markdown]
+# ## The training settings
+#
+# One frozen record holds every hyper-parameter; `load_or_train_vae` hashes
+# it (with the data, the split and the mode) into the cache's file name, so a
+# changed setting trains a new model instead of loading a stale one. The
+# settings were chosen on the **validation** faces (latent sizes 16 and 32,
+# learning rates 1e-3 and 2e-3 were tried; 32 and 1e-3 gave the highest
+# validation ELBO); the test faces are used only for the final measurements.
+
+# %% tags=["nbval-ignore-output"]
+settings = training.course_settings()
+for name, value in settings.to_dict().items():
+    print(f"{name:>18}: {value}")
+
+# %%
+assert settings.likelihood == "gaussian" and settings.beta == 1.0  # a density, and the ELBO itself
+assert settings.latent_dim == 32 and settings.epochs == (20 if FAST else 400)
+
+# %% [markdown]
+# ## Train, with callbacks
+#
+# `load_or_train_vae` trains with `train_vae` unless the cache already holds
+# this model. Training runs in graph mode on a `tf.data` pipeline (shuffled
+# each epoch, batches prefetched while the previous step runs; see
+# `benchmarks/input_pipeline.py` for the speed-up over plain arrays), with
+# these Keras callbacks:
+#
+# - `EarlyStopping(monitor="val_loss", patience=40, restore_best_weights=True)`:
+#   stop when the validation loss has not improved for 40 epochs, and go back
+#   to the weights of the best epoch;
+# - `ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=20)`: halve
+#   the learning rate when progress stalls;
+# - `StopOnNaN`: stop with an explanation if the loss stops being finite;
+# - `ProgressLine`: instead of Keras's progress bar (`verbose=1`, one line
+#   per step), one short line every few epochs.
+
+# %% tags=["nbval-ignore-output"]
+progress = training.ProgressLine(every=REPORT_EVERY, print_fn=print)
+start = time.perf_counter()
+result = training.load_or_train_vae(settings, faces=faces, split=split, callbacks=[progress])
+wall_seconds = time.perf_counter() - start
+vae, history = result.vae, result.history
+best_epoch = int(np.argmin(history["val_loss"])) + 1
+print(f"{'loaded from the cache' if result.from_cache else 'trained and saved to the cache'} "
+      f"in {wall_seconds:.0f} s")
+print(f"{len(history['loss'])} epochs, {sum(history['seconds']):.0f} s of training "
+      f"({np.median(history['seconds']):.2f} s per epoch, "
+      f"{len(x_train) / np.median(history['seconds']):.0f} training images/s); best validation loss at epoch "
+      f"{best_epoch}, final learning rate {history['learning_rate'][-1]:.2g}")
+
+# %%
+assert tuple(history) == training.HISTORY_KEYS and len(set(map(len, history.values()))) == 1
+assert min(history["val_loss"]) < history["val_loss"][0]  # training lowered the validation loss
+assert np.allclose(history["val_loss"], np.add(history["val_reconstruction_loss"], history["val_kl"]),
+                   rtol=1e-4)  # beta = 1: the loss is the negative ELBO, reconstruction + KL
+assert min(history["kl"]) >= 0 and min(history["val_kl"]) >= 0  # a KL is never negative
+
+# %% [markdown]
+# ## The training curves
+#
+# Three curves per split, all in nats per image: the loss (the negative ELBO,
+# one sample of $z$ per image), its reconstruction term
+# $-\mathbb E_q[\log p(x \mid z)]$, and the KL term
+# $\mathrm{KL}(q(z \mid x) \,\|\, p(z))$. The dotted line marks the epoch whose
+# weights early stopping restored.
+
+# %% tags=["nbval-ignore-output"]
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+for ax, key, label in zip(axes, ["loss", "reconstruction_loss", "kl"],
+                          ["negative ELBO", "reconstruction  -E_q log p(x|z)", "KL(q(z|x) || p(z))"]):
+    curves(history, [key, "val_" + key], ax=ax, ylabel=f"{label} (nats per image)",
+           title=f"{label}\n160 training / 40 validation faces, all 40 people")
+    ax.axvline(best_epoch, color="k", linestyle=":", linewidth=1)
+    if key != "kl":
+        ax.set_ylim(None, np.percentile(history["val_" + key], 95))
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# What to notice (full mode):
+#
+# - The loss goes **below zero**: $\log p(x \mid z)$ is a log *density*, and a
+#   Gaussian with a small variance has a density far above 1 near its mean.
+#   Negative losses are fine; comparisons between models are what matter.
+# - The training loss keeps falling while the validation loss levels off:
+#   with 160 faces the decoder starts to memorise them, and early stopping
+#   keeps the weights from before that.
+# - The KL rises while the decoder learns to use the code, then levels off:
+#   it is the price, in information, of the code that describes each face.
+
+# %% [markdown]
+# ## Reconstructions of test faces
+#
+# Test faces of people s1 to s10 (one each, never seen in training), and the
+# decoder's mean for their posterior mean code.
+
+# %% tags=["nbval-ignore-output"]
+first_test = np.array([np.flatnonzero(identity_test == p)[0] for p in range(40)])
+show = first_test[:10]
+reconstructions = vae.reconstruct(x_test)
+fig, axes = plt.subplots(2, 1, figsize=(10, 2.8))
+image_grid(x_test[show], ax=axes[0], titles=[f"s{p + 1}" for p in range(10)],
+           title="Test faces of people s1 to s10, first test image of each (test split)")
+image_grid(reconstructions[show], ax=axes[1], title="Their VAE reconstructions (decoded posterior means)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Reconstructions are blurred: a Gaussian decoder's best guess under
+# uncertainty is an average. Are they still *this* person's face? For every
+# test face we compare its reconstruction's distance to its own original with
+# its distance to the test faces of the other 39 people.
+
+# %% tags=["nbval-ignore-output"]
+flat_rec, flat_test = reconstructions.reshape(len(x_test), -1), x_test.reshape(len(x_test), -1)
+distances = np.sqrt(((flat_rec[:, None, :] - flat_test[None, :, :]) ** 2).mean(axis=-1))  # (reconstruction, face)
+own = np.diag(distances)
+other_people = identity_test[:, None] != identity_test[None, :]
+nearest_other = np.where(other_people, distances, np.inf).min(axis=1)
+closer_to_own = float(np.mean(own < nearest_other))
+print(f"root mean squared error of reconstruction: {own.mean():.3f} (grey levels in [0, 1])")
+print(f"reconstructions closer to their own original than to every other person's test face: {closer_to_own:.0%}")
+
+# %%
+assert np.all(own < np.where(other_people, distances, 0).sum(axis=1) / other_people.sum(axis=1))  # < the average other
+assert FAST or closer_to_own > 0.9  # in the fast mode the model is barely trained
+
+# %% [markdown]
+# ## Faces from the prior
+#
+# Codes drawn from $p(z) = \mathcal N(0, I)$, decoded. These are not people
+# from the data set: no split, no identity.
+
+# %% tags=["nbval-ignore-output"]
+samples = vae.generate(20, seed=SEED)
+fig, ax = plt.subplots(figsize=(10, 2.6))
+image_grid(samples, ax=ax, title="20 faces decoded from codes drawn from the prior N(0, I) (no real person)")
+plt.show()
+
+# %%
+assert samples.shape == (20, 64, 64, 1) and samples.min() >= 0 and samples.max() <= 1
+
+# %% [markdown]
+# ## Interpolating between two people
+#
+# The straight line in latent space between the posterior means of a test
+# face of s1 and a test face of s14, decoded at eight evenly spaced points.
+
+# %% tags=["nbval-ignore-output"]
+a, b = first_test[0], first_test[13]
+z_a, z_b = vae.encode(x_test[[a, b]])
+steps = np.linspace(0.0, 1.0, 8)
+path = vae.decode((1 - steps[:, None]) * z_a + steps[:, None] * z_b)
+fig, ax = plt.subplots(figsize=(10, 1.9))
+image_grid(np.concatenate([x_test[[a]], path, x_test[[b]]]), ax=ax,
+           titles=["s1"] + [f"{t:.2f}" for t in steps] + ["s14"],
+           title="From s1 to s14 (test split): originals at the ends, decoded codes between")
+plt.show()
+
+# %%
+assert np.allclose(path[[0, -1]], reconstructions[[a, b]], atol=1e-5)  # the ends are the reconstructions
+
+# %% [markdown]
+# ## Active latent units and the KL per dimension
+#
+# A dimension $j$ of the code is **active** when its posterior mean moves
+# from face to face: $A_j = \mathrm{Var}_x\big(\mathbb E_q[z_j \mid x]\big) > 0.01$
+# (Burda et al., 2016). An inactive dimension has $q(z_j \mid x) \approx p(z_j)$
+# for every face: it carries no information and costs no KL. We measure
+# both on the 200 test faces.
+
+# %% tags=["nbval-ignore-output"]
+z_mean_test, z_log_var_test = vae.posterior(x_test)
+activity = z_mean_test.var(axis=0)  # A_j, (latent_dim,)
+active = activity > ACTIVE_THRESHOLD
+kl_per_dim = 0.5 * (np.exp(z_log_var_test) + z_mean_test**2 - 1.0 - z_log_var_test).mean(axis=0)
+order = np.argsort(kl_per_dim)[::-1]
+print(f"{active.sum()} of {vae.latent_dim} latent dimensions are active; they carry "
+      f"{kl_per_dim[active].sum() / kl_per_dim.sum():.0%} of the KL ({kl_per_dim.sum():.1f} nats per test face)")
+fig, ax = plt.subplots(figsize=(10, 3.4))
+ax.bar(np.arange(vae.latent_dim), kl_per_dim[order], color=np.where(active[order], "C0", "C7"))
+ax.set_xticks(np.arange(vae.latent_dim), order, fontsize=7)
+ax.set_xlabel("latent dimension j (sorted by KL; blue: active, grey: inactive)")
+ax.set_ylabel("KL per dimension (nats per image)")
+ax.set_title("KL(q(z_j|x) || N(0, 1)) per latent dimension, mean over the 200 test faces (all 40 people)")
+plt.show()
+
+# %%
+kl_total = elbo.kl_diag_gaussian_standard(z_mean_test, z_log_var_test).mean()
+assert np.all(kl_per_dim >= -1e-6)  # a KL is never negative, dimension by dimension
+assert np.isclose(kl_per_dim.sum(), kl_total, rtol=1e-5)  # inline formula = elbo.kl_diag_gaussian_standard
+assert active.sum() == np.sum(z_mean_test.var(axis=0) > ACTIVE_THRESHOLD) <= vae.latent_dim
+
+# %% [markdown]
+# ## Traversals along the most active dimensions
+#
+# Start from the code of one test face (s1) and move along one latent
+# dimension at a time, from $-2.5$ to $+2.5$ (in units of the prior's
+# standard deviation), keeping the others fixed. One row per dimension, the
+# five most active first.
+
+# %% tags=["nbval-ignore-output"]
+top = np.argsort(activity)[::-1][:5]
+values = np.linspace(-2.5, 2.5, 9)
+codes = np.repeat(vae.encode(x_test[[first_test[0]]]), len(top) * len(values), axis=0)
+for row, j in enumerate(top):
+    codes[row * len(values):(row + 1) * len(values), j] = values
+traversal = vae.decode(codes)
+fig, ax = plt.subplots(figsize=(9, 5.6))
+image_grid(traversal, ax=ax, ncols=len(values),
+           titles=[f"z{j}={v:+.1f}" for j in top for v in values], fontsize=6,
+           title="Traversals from the code of s1's first test face (test split): one row per active dimension")
+plt.show()
+
+# %%
+assert traversal.shape == (len(top) * len(values), 64, 64, 1)
+
+# %% [markdown]
+# The most active dimensions change global properties (lighting, pose, face
+# shape) rather than identity alone: the VAE was never told who is who.
+# Notebook 04 asks how much identity the codes carry anyway.
+
+# %% [markdown]
+# ## Held-out log-likelihood: the ELBO and the IWAE bound
+#
+# The ELBO is a lower bound on $\log p(x)$. Notebook 01 derived a tighter
+# one, the importance-weighted bound with $K$ samples $z_k \sim q(z \mid x)$:
+#
+# $$\mathcal L_K(x) = \mathbb E\Big[\log \frac1K \sum_{k=1}^K
+#   \frac{p(x \mid z_k)\, p(z_k)}{q(z_k \mid x)}\Big],
+# \qquad \mathrm{ELBO} = \mathcal L_1 \le \mathcal L_K \le \mathcal L_{K+1} \le \log p(x).$$
+#
+# `vae.log_importance_weights(x, K)` returns the log-weights
+# $\log w_k = \log p(x \mid z_k) + \log p(z_k) - \log q(z_k \mid x)$, shape
+# `(K, n)`. From $K_{\max}$ of them we estimate $\mathcal L_K$ for each smaller
+# $K$ by averaging the bound over the $K_{\max}/K$ disjoint groups of $K$
+# samples (an unbiased estimate of $\mathbb E[\mathcal L_K]$ with less noise
+# than one group). Decoding is the cost: $K$ decoder passes per face. So we use
+# $K \le$ `K_ALL` on all 200 test faces, and up to `K_SUBSET` on 40 of them
+# (the first test face of each person).
+
+# %%
+def iwae_estimate(log_w, k):
+    """Mean over disjoint groups of k log-weights of log((1/k) sum_k w_k); log_w (K_max, n) -> (n,)."""
+    groups = log_w[: (len(log_w) // k) * k].reshape(-1, k, log_w.shape[1])  # (groups, k, n)
+    return (logsumexp(groups, axis=1) - np.log(k)).mean(axis=0)
+
+
+check_w = np.random.default_rng(SEED).normal(-100.0, 3.0, size=(100, 5))
+assert np.allclose(iwae_estimate(check_w, 100), elbo.iwae_bound(check_w))  # one group: the package's bound
+assert np.allclose(iwae_estimate(check_w, 1), check_w.mean(axis=0))  # K = 1: the average log-weight (ELBO)
+print("iwae_estimate agrees with vaeface_utils.elbo.iwae_bound")
+
+# %%
+start = time.perf_counter()
+log_w_all = vae.log_importance_weights(x_test, K_ALL, seed=SEED)  # (K_ALL, 200)
+subset = first_test  # the first test face of each of the 40 people
+log_w_subset = vae.log_importance_weights(x_test[subset], K_SUBSET, seed=SEED + 1)  # (K_SUBSET, 40)
+eval_seconds = time.perf_counter() - start
+k_all = [k for k in (1, 10, 100, 1000) if k <= K_ALL]
+k_subset = [k for k in (1, 10, 100, 1000) if k <= K_SUBSET]
+bound_all = {k: iwae_estimate(log_w_all, k).mean() for k in k_all}
+bound_subset = {k: iwae_estimate(log_w_subset, k).mean() for k in k_subset}
+
+
+# %% [markdown]
+# ## The baseline with an exact likelihood: probabilistic PCA
+#
+# PPCA with the same latent size (32), fit in closed form on the same 160
+# training faces (`elbo.ppca_fit`), and its exact held-out $\log p(x)$
+# (`elbo.ppca_log_likelihood`). It does not depend on the VAE's training, so
+# its numbers are the same in the fast and the full mode.
+
+# %%
+ppca = elbo.ppca_fit(x_train.reshape(len(x_train), -1).astype(np.float64), latent_dim=settings.latent_dim)
+ppca_all = elbo.ppca_log_likelihood(x_test.reshape(len(x_test), -1), ppca)
+ppca_subset = ppca_all[subset]
+ppca_val = elbo.ppca_log_likelihood(x_val.reshape(len(x_val), -1), ppca)
+print(f"PPCA, latent_dim {ppca.W.shape[1]}, pixel noise sigma = {np.sqrt(ppca.sigma2):.4f}")
+print(f"exact log p(x): {ppca_all.mean():.1f} nats per image on the 200 test faces, "
+      f"{ppca_subset.mean():.1f} on the 40-face subset, {ppca_val.mean():.1f} on the validation faces")
+
+# %% [markdown]
+# Now the table: log-likelihoods (higher is better) in nats per image, and
+# the cost $-\log_2 p(x)/D$ in bits per dimension (lower is better; negative
+# because these are densities, see above).
+
+# %% tags=["nbval-ignore-output"]
+def bits(nats):
+    return float(elbo.nats_to_bits_per_dim(-nats, N_DIMS))
+
+
+rows = [("VAE, ELBO (K = 1)" if k == 1 else f"VAE, IWAE K = {k}", bound_all.get(k), bound_subset.get(k))
+        for k in sorted(set(k_all) | set(k_subset))]
+rows.append(("PPCA, exact log p(x)", ppca_all.mean(), ppca_subset.mean()))
+print(f"{'':<22} | {'200 test faces':^27} | {'40 test faces, 1 per person':^27}")
+print(f"{'model, bound':<22} | {'nats/image':>12} {'bits/dim':>14} | {'nats/image':>12} {'bits/dim':>14}")
+print("-" * 84)
+for label, value_all, value_subset in rows:
+    cells = [f"{v:12.1f} {bits(v):14.4f}" if v is not None else f"{'-':>12} {'-':>14}"
+             for v in (value_all, value_subset)]
+    print(f"{label:<22} | {cells[0]} | {cells[1]}")
+gap = bound_subset[max(k_subset)] - bound_subset[1]
+margin = bound_subset[max(k_subset)] - ppca_subset.mean()
+print(f"\nIWAE gap, K = {max(k_subset)} over the ELBO: {gap:.1f} nats per image (40 faces)")
+print(f"VAE's best bound minus PPCA's exact log-likelihood: {margin:+.1f} nats per image "
+      f"({-margin / (N_DIMS * np.log(2)):+.4f} bits/dim)")
+print(f"evaluation took {eval_seconds:.0f} s")
+
+# %% [markdown]
+# The claims the table makes, checked (with a Monte Carlo allowance of 1 nat
+# per image for the $K$-sample averages):
+
+# %%
+elbo_one_sample = vae.elbo_terms(x_test, seed=SEED)["elbo"]  # closed-form KL, one z per face
+se = elbo_one_sample.std() / np.sqrt(len(elbo_one_sample))
+assert abs(elbo_one_sample.mean() - bound_all[1]) < 4 * se + 1.0  # two estimates of the same ELBO agree
+for bounds in (bound_all, bound_subset):
+    ks = sorted(bounds)
+    assert all(bounds[k2] >= bounds[k1] - 1.0 for k1, k2 in zip(ks, ks[1:]))  # L_K non-decreasing in K
+    assert bounds[max(ks)] >= bounds[1]  # IWAE >= ELBO
+if not FAST:  # the trained VAE is a better density model of held-out faces than PPCA
+    assert bound_all[max(k_all)] > ppca_all.mean() and bound_subset[max(k_subset)] > ppca_subset.mean()
+
+# %% [markdown]
+# How to read it (full mode):
+#
+# - **The ELBO is not the log-likelihood.** The IWAE bound rises with $K$;
+#   the gap between $\mathcal L_1$ and $\mathcal L_{1000}$ is a lower bound on
+#   how far the ELBO is below $\log p(x)$: part of the KL the ELBO pays is the
+#   mismatch between $q(z \mid x)$ and the true posterior.
+# - **The VAE beats PPCA** on held-out faces, even by a lower bound on its
+#   own likelihood, so its true log-likelihood beats PPCA's exact one by at
+#   least as much.
+# - **Not by reconstructing new faces better.** Its reconstructions of test
+#   faces are about as far from the originals as PPCA's linear projection
+#   (measured below). The difference is in how each model prices the error:
+#   PPCA's pixel variance $\sigma^2$ is fitted in closed form to the training
+#   faces, which it reconstructs better than new ones, so it is
+#   overconfident on test faces; the VAE's variance was learned with early
+#   stopping on validation faces and is closer to the error it makes on new
+#   faces.
+# - **Why the margin is not larger:** with 160 training faces, more capacity
+#   (a larger code, more epochs) mostly memorises them; the validation faces
+#   decided where to stop.
+
+# %% tags=["nbval-ignore-output"]
+z_ppca, _ = elbo.ppca_posterior(x_test.reshape(len(x_test), -1), ppca)
+ppca_rec = z_ppca @ ppca.W.T + ppca.mean
+ppca_mse = np.mean((ppca_rec - x_test.reshape(len(x_test), -1)) ** 2)
+vae_mse = np.mean((reconstructions - x_test) ** 2)
+vae_sigma2 = float(np.exp(np.clip(vae.x_log_var.numpy(), -9, 2)))
+print(f"pixel noise variance fitted on training faces: PPCA {ppca.sigma2:.5f}, VAE {vae_sigma2:.5f}")
+print(f"mean squared reconstruction error on test faces: PPCA {ppca_mse:.5f}, VAE {vae_mse:.5f}")
+
+# %%
+assert ppca_mse > ppca.sigma2  # PPCA's noise variance, fitted on training faces, is too small for new faces
+if not FAST:  # the VAE's variance is closer to the error it makes on new faces
+    assert abs(np.log(vae_sigma2 / vae_mse)) < abs(np.log(ppca.sigma2 / ppca_mse))
+
+# %% [markdown]
+# ## The trained model is in the cache
+#
+# `load_or_train_vae` saved the model (weights, optimiser state, sampling
+# noise state) with its history in the git-ignored cache
+# (`config.cache_dir()`). Notebooks 04 and 05 call it with the same settings
+# and get this model back in a second, without training:
+
+# %%
+again = training.load_or_train_vae(settings, faces=faces, split=split)
+assert again.from_cache and again.path == result.path
+assert np.array_equal(again.vae.encode(x_test), vae.encode(x_test))
+assert again.history == history
+print("loaded from the cache:", again.from_cache, "| same encodings:",
+      np.array_equal(again.vae.encode(x_test), vae.encode(x_test)))
+
+# %% [markdown]
+# ## What we did
+#
+# - Trained the course VAE (Gaussian decoder, 32 latent dimensions) on 160
+#   faces, with early stopping on 40 validation faces, a learning-rate
+#   schedule and a NaN guard, and saved it to the cache for the next
+#   notebooks.
+# - Read its training curves in nats per image, and looked at
+#   reconstructions of test faces, samples from the prior, an interpolation
+#   between two people and traversals of the most active latent dimensions.
+# - Measured it on 200 test faces: the ELBO, the IWAE bound up to
+#   $K = 1000$, in nats per image and bits per dimension, against PPCA's exact
+#   log-likelihood under the same data model.
+# - Counted active latent units and saw how the KL is shared among them.
+#
+# Next: **04 recognising people** asks whether the codes of this model know
+# who is who.
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `None` with your answer, run the cell, then run the check
+# below it. The check says whether you are right and gives a hint if not; it
+# never shows the answer.
+#
+# **Exercise 1.** Predict, before running anything: compared with the model
+# above ($\beta = 1$), what does training with $\beta = 4$ (same data, seed
+# and number of epochs) do to the KL term and to the reconstruction loss on
+# the validation faces? Answer `"lower"`, `"higher"` or `"same"` for each.
+
+# %%
+from vaeface_utils.checks import training as check
+
+answer = None  # replace None with your answer
+# solution
+answer = {"kl": "lower", "reconstruction_loss": "higher"}
+
+# %%
+check.beta_effect(answer)
+
+# %% [markdown]
+# Now run it: a short run with $\beta = 4$, compared with the $\beta = 1$
+# run above at the same epoch (both start from the same seeded weights).
+
+# %% tags=["nbval-ignore-output"]
+beta_settings = settings.replace(beta=4.0, epochs=BETA_EPOCHS, patience=BETA_EPOCHS)
+beta_history = training.load_or_train_vae(beta_settings, faces=faces, split=split).history
+epoch = min(BETA_EPOCHS, len(history["loss"])) - 1
+for key in ("val_kl", "val_reconstruction_loss"):
+    print(f"epoch {epoch + 1}, {key:>23}: beta = 1: {history[key][epoch]:9.1f}, "
+          f"beta = 4: {beta_history[key][epoch]:9.1f} nats per image")
+
+# %%
+assert beta_history["val_kl"][epoch] < history["val_kl"][epoch]
+assert beta_history["val_reconstruction_loss"][epoch] > history["val_reconstruction_loss"][epoch]
+
+# %% [markdown]
+# **Exercise 2.** The VAE's IWAE bound with the largest $K$ on the 40-face
+# subset is `bound_subset[max(k_subset)]` nats per image. Convert it by hand
+# (with NumPy, not `elbo.nats_to_bits_per_dim`) into bits per dimension of
+# the cost $-\log p(x)$, for images of `N_DIMS` pixels.
+
+# %%
+answer = None  # replace None with your answer
+# solution
+answer = -bound_subset[max(k_subset)] / (N_DIMS * np.log(2.0))
+
+# %%
+check.bits_per_dim(answer, bound_subset[max(k_subset)], N_DIMS)
+
+# %% [markdown]
+# **Exercise 3.** Count the active latent units of the model on the
+# *training* faces: the dimensions whose posterior mean (`vae.encode`) has a
+# variance across the 160 training faces above `ACTIVE_THRESHOLD`. Is the
+# count the same as on the test faces?
+
+# %%
+answer = None  # replace None with your answer
+# solution
+answer = int(np.sum(vae.encode(x_train).var(axis=0) > ACTIVE_THRESHOLD))
+
+# %%
+check.active_units(answer, vae.encode(x_train), threshold=ACTIVE_THRESHOLD)

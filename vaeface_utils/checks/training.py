@@ -1,0 +1,134 @@
+"""Self-checks for the exercises of ``03_training_on_faces``.
+
+Each check takes the student's ``answer`` (and the exercise's data), computes
+the right value itself, and returns a :class:`~vaeface_utils.checks.CheckResult`:
+"Correct", "Not done yet" for the placeholder ``None``, or what is wrong with
+a hint. Common mistakes get their own hint; no message contains the answer.
+
+Examples
+--------
+>>> from vaeface_utils.checks import training as check
+>>> check.beta_effect(None)
+Exercise 1 (a larger beta): Not done yet. Replace the placeholder with your answer and run the cell again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import elbo as _elbo
+from ._core import CheckResult, check_close, is_placeholder
+
+__all__ = ["beta_effect", "bits_per_dim", "active_units", "ACTIVE_THRESHOLD"]
+
+#: A latent dimension is active when its posterior mean varies across images by more than this (variance).
+ACTIVE_THRESHOLD = 0.01
+_CHOICES = ("lower", "higher", "same")
+
+
+def beta_effect(answer):
+    """Exercise 1: predict how a larger ``beta`` changes the KL and the reconstruction loss.
+
+    Parameters
+    ----------
+    answer : dict or None
+        ``{"kl": ..., "reconstruction_loss": ...}``, each one of ``"lower"``,
+        ``"higher"`` or ``"same"``, for a model trained with ``beta = 4``
+        compared with ``beta = 1`` (same data, seed and epochs).
+    """
+    name = "Exercise 1 (a larger beta)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    if not isinstance(answer, dict) or set(answer) != {"kl", "reconstruction_loss"}:
+        return CheckResult(name, "wrong", 'Give a dict with the two keys "kl" and "reconstruction_loss".')
+    bad = [key for key, value in answer.items() if value not in _CHOICES]
+    if bad:
+        return CheckResult(name, "wrong", f"Each value must be one of {_CHOICES}; look at {bad}.")
+    kl_right = answer["kl"] == "lower"
+    reconstruction_right = answer["reconstruction_loss"] == "higher"
+    if kl_right and reconstruction_right:
+        return CheckResult(name, "correct")
+    if not kl_right and not reconstruction_right:
+        return CheckResult(name, "wrong", "Both predictions need another look. The loss is reconstruction_loss "
+                                          "+ beta * kl: which term does a larger beta make more expensive?")
+    if not kl_right:
+        return CheckResult(name, "wrong", "The reconstruction prediction is right; reconsider the KL. A larger "
+                                          "beta makes each nat of KL cost more in the loss.")
+    return CheckResult(name, "wrong", "The KL prediction is right; reconsider the reconstruction. Codes that "
+                                      "carry less information about the image (less KL) cannot describe it as well.")
+
+
+def bits_per_dim(answer, log_px_nats, n_dims):
+    """Exercise 2: bits per dimension of ``-log p(x)``, from a log density in nats per image.
+
+    Parameters
+    ----------
+    answer : float or None
+    log_px_nats : float
+        A log-likelihood (or a bound on one) in nats per image; for a density
+        over grey values in [0, 1] it may be positive.
+    n_dims : int
+        Pixels per image.
+    """
+    name = "Exercise 2 (bits per dimension)"
+    expected = float(_elbo.nats_to_bits_per_dim(-float(log_px_nats), int(n_dims)))
+    mistakes = [
+        (-expected, "The sign is flipped: bits per dimension measure the cost -log p(x). A density above 1 "
+                    "(a positive log p) gives a negative cost, and that is allowed for a density."),
+        (-log_px_nats / n_dims, "That is nats per dimension. A bit is ln 2 nats: convert the unit as well."),
+        (-log_px_nats / math.log(2.0), "That is bits per image. Bits per *dimension* share them among the pixels."),
+        (-log_px_nats * math.log(2.0) / n_dims, "The conversion goes the other way: 1 bit = ln 2 nats, so an "
+                                                 "amount has more bits than nats."),
+        (-log_px_nats / (n_dims * math.log(10.0)), "That used log base 10. Bits are base 2."),
+    ]
+    for wrong, hint in mistakes:
+        if not is_placeholder(answer) and _close(answer, wrong) and not _close(answer, expected):
+            return CheckResult(name, "wrong", hint)
+    return check_close(name, answer, expected, rtol=1e-4, atol=1e-6,
+                       hint="Negate the log-likelihood, share it among the dimensions, convert nats to bits.")
+
+
+def active_units(answer, z_mean, threshold=ACTIVE_THRESHOLD):
+    """Exercise 3: the number of active latent dimensions.
+
+    A dimension ``j`` is active when ``Var_x(E_q[z_j | x]) > threshold``: the
+    variance, across images, of the posterior mean ``z_mean[:, j]``.
+
+    Parameters
+    ----------
+    answer : int or None
+    z_mean : array_like, shape (n, latent_dim)
+        Posterior means of ``n`` images.
+    threshold : float, default 0.01
+    """
+    name = "Exercise 3 (active units)"
+    z_mean = np.asarray(z_mean, dtype=np.float64)
+    expected = int(np.sum(z_mean.var(axis=0) > threshold))
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    try:
+        got = float(np.asarray(answer, dtype=np.float64))
+    except (TypeError, ValueError):
+        return CheckResult(name, "wrong", f"Give one number, a count of dimensions; got {type(answer).__name__}.")
+    if got == expected:
+        return CheckResult(name, "correct")
+    if got == int(np.sum(z_mean.var(axis=1) > threshold)):
+        return CheckResult(name, "wrong", "That took the variance along the wrong axis (over the dimensions of "
+                                          "each image). Take it across images, one value per dimension.")
+    if got == int(np.sum(z_mean.std(axis=0) > threshold)):
+        return CheckResult(name, "wrong", "That compared the standard deviation with the threshold; the "
+                                          "criterion is on the variance.")
+    if got > z_mean.shape[1]:
+        return CheckResult(name, "wrong", f"There are only {z_mean.shape[1]} latent dimensions to count.")
+    return CheckResult(name, "wrong", "Compute the variance of each column of z_mean across images, then count "
+                                      "the columns above the threshold.")
+
+
+def _close(answer, value):
+    try:
+        got = float(np.asarray(answer, dtype=np.float64))
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(got) and math.isclose(got, float(value), rel_tol=1e-4, abs_tol=1e-6)
