@@ -44,6 +44,26 @@
 # about a minute once they are in the cache; about a minute in the fast
 # mode.
 
+# %% [markdown] tags=["launch", "remove-cell"]
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/notebooks/05_limitations.ipynb)
+# [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/vaeface/vaeface/main?urlpath=lab/tree/notebooks/05_limitations.ipynb)
+#
+# Run this notebook in the cloud: **Colab** already has TensorFlow (the next cell
+# installs only the course's helper package); **Binder** builds the course's own
+# environment (the first start takes a few minutes). Anywhere but Colab the next
+# cell does nothing.
+
+# %% tags=["launch", "remove-cell"]
+# On Colab only: install the course's helper package. Its dependencies are version
+# ranges without TensorFlow, so Colab's TensorFlow and Keras stay as they are.
+# Anywhere else this cell does nothing.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    requirement = "vaeface-utils @ git+https://github.com/vaeface/vaeface@main"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", requirement])
+
 # %% [markdown]
 # ## Parameters
 #

@@ -23,7 +23,7 @@ import launch_cells  # noqa: E402  (scripts/launch_cells.py)
 
 # Notebooks that already carry their launch cells. The others are being edited
 # elsewhere; `python scripts/launch_cells.py --all` adds them, then this set goes.
-LAUNCH_READY = {"00_start_here.ipynb", "01_elbo_derivation.ipynb", "02_keras_vae.ipynb", "03_training_on_faces.ipynb"}
+LAUNCH_READY = {"00_start_here.ipynb", "01_elbo_derivation.ipynb", "02_keras_vae.ipynb", "03_training_on_faces.ipynb", "05_limitations.ipynb"}
 
 
 def _tagged(notebook):

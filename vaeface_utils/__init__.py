@@ -11,9 +11,13 @@ config       fast mode, seeding, and where data and caches live
 data         the AT&T/ORL faces: loading, checks, per-person splits
 elbo         KL, log-likelihoods, the ELBO, the IWAE bound, bits/dim, PPCA
 model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
+training     the course's training settings, callbacks and trained-model cache
 recognition  features, identification and verification protocols, baselines
+limitations  sharpness, perturbations, active units, membership inference
 plotting     image grids and curves; each function takes and returns an Axes
+explorer     an interactive latent explorer (ipywidgets)
 checks       self-checks for the exercises at the end of each notebook
+student      the student versions of the notebooks, solutions removed
 """
 
 __version__ = "0.1.0"
