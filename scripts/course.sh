@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Set up (see setup.sh), then open the course in JupyterLab at notebook 00.
+# Extra arguments go to JupyterLab, e.g. `bash scripts/course.sh --port 8889`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-exec .venv/bin/jupyter lab notebooks/00_start_here.ipynb "$@"
+extra=()
+if [ "$(id -u)" = 0 ]; then
+    extra+=(--allow-root)  # JupyterLab refuses to start as root without it (containers, cloud machines)
+fi
+exec .venv/bin/jupyter lab notebooks/00_start_here.ipynb "${extra[@]}" "$@"
