@@ -20,7 +20,7 @@ import numpy as np
 from .. import recognition as _recognition
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["nearest_neighbour_accuracy", "pair_counts", "equal_error_rate"]
+__all__ = ["nearest_neighbour_accuracy", "pair_counts", "equal_error_rate", "sampled_code"]
 
 
 def _number(answer):
@@ -128,4 +128,43 @@ def equal_error_rate(answer, fpr, tpr):
         name, answer, expected, atol=1e-6, rtol=0,
         hint="Find where fpr - (1 - tpr) changes sign, and interpolate linearly between those two ROC points.",
         shape_hint="The answer is one number.",
+    )
+
+
+def sampled_code(answer, z_mean, z_log_var, eps):
+    """Exercise 4: one reparameterised sample ``z = z_mean + exp(z_log_var / 2) * eps``.
+
+    Parameters
+    ----------
+    answer : array_like of float, shape (n, latent_dim), or None
+    z_mean, z_log_var : array_like of float, shape (n, latent_dim)
+        The posterior, e.g. from ``vae.posterior(images)``.
+    eps : array_like of float, shape (n, latent_dim)
+        The standard normal noise to use.
+    """
+    name = "Exercise 4 (a sampled code)"
+    mean = np.asarray(z_mean, dtype=np.float64)
+    log_var = np.asarray(z_log_var, dtype=np.float64)
+    noise = np.asarray(eps, dtype=np.float64)
+    expected = mean + np.exp(0.5 * log_var) * noise
+    if not is_placeholder(answer):
+        try:
+            got = np.asarray(answer, dtype=np.float64)
+        except (TypeError, ValueError):
+            got = None
+        if got is not None and got.shape == expected.shape and not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+            for wrong, hint in [
+                (mean + np.exp(log_var) * noise, "exp(z_log_var) is the variance; the standard deviation is "
+                                                 "exp(z_log_var / 2)."),
+                (mean + log_var * noise, "z_log_var is a log-variance: exponentiate half of it to get the "
+                                         "standard deviation."),
+                (mean + np.exp(0.5 * log_var), "Multiply the standard deviation by the noise eps."),
+                (mean, "That is the posterior mean; a sample adds the standard deviation times eps."),
+            ]:
+                if np.allclose(got, wrong, rtol=1e-4, atol=1e-5):
+                    return CheckResult(name, "wrong", hint)
+    return check_close(
+        name, answer, expected, rtol=1e-4, atol=1e-5,
+        hint="z = z_mean + sigma * eps, with sigma = exp(z_log_var / 2), element by element.",
+        shape_hint="The answer has one row per image and one column per latent dimension, like z_mean.",
     )

@@ -1,0 +1,228 @@
+"""Tests of vaeface_utils.latent_features: per-split VAEs, sampled codes, validation curves.
+
+Tiny 16 x 16 images of a few synthetic "people", a two-layer network and a
+few epochs keep each test to seconds on a CPU.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from vaeface_utils import config, latent_features
+from vaeface_utils import recognition as rec
+from vaeface_utils.checks import recognition as check
+from vaeface_utils.data import split_per_identity
+from vaeface_utils.latent_features import PerSplitVAE, accuracy_during_training, epochs_for, sampled_z
+from vaeface_utils.training import TrainingSettings
+
+TINY = TrainingSettings(latent_dim=2, filters=(4, 8), epochs=2, batch_size=8, seed=0)
+
+
+@pytest.fixture
+def blobs():
+    """4 synthetic people x 10 images of 16 x 16: a blob whose place depends on the person, plus noise."""
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[:16, :16]
+    identity = np.repeat(np.arange(4), 10)
+    centres = np.array([[4, 4], [4, 12], [12, 4], [12, 12]])[identity] + rng.normal(0, 1, (40, 2))
+    d2 = (rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
+    images = np.clip(np.exp(-d2 / 8.0) + rng.normal(0, 0.02, d2.shape), 0, 1)[..., None].astype(np.float32)
+    return images, identity.astype(np.int64)
+
+
+@pytest.fixture(autouse=True)
+def full_mode(monkeypatch):
+    monkeypatch.setenv(config.FAST_ENV, "0")
+
+
+# --------------------------------------------------------------------------
+# sampled_z and epochs_for
+
+
+def test_sampled_z_is_the_reparameterisation_with_numpy_noise():
+    z_mean = np.array([[0.5, -1.0], [2.0, 0.0]])
+    z_log_var = np.array([[0.0, np.log(4.0)], [-2.0, 1.0]])
+    eps = np.random.default_rng(3).standard_normal(z_mean.shape)
+    assert np.allclose(sampled_z(z_mean, z_log_var, seed=3), z_mean + np.exp(z_log_var / 2) * eps)
+
+
+def test_sampled_z_has_the_posterior_moments():
+    # Monte Carlo with 200,000 draws: the standard error of the mean is sigma / 447, under 0.005 here.
+    n = 200_000
+    z_mean = np.tile([[1.0, -2.0]], (n, 1))
+    z_log_var = np.tile([[0.0, np.log(0.25)]], (n, 1))
+    z = sampled_z(z_mean, z_log_var, seed=0)
+    assert np.allclose(z.mean(axis=0), [1.0, -2.0], atol=0.02)
+    assert np.allclose(z.std(axis=0), [1.0, 0.5], atol=0.01)
+
+
+def test_sampled_z_accepts_a_generator_and_rejects_bad_shapes():
+    rng = np.random.default_rng(0)
+    a, b = sampled_z([[0.0]], [[0.0]], seed=rng), sampled_z([[0.0]], [[0.0]], seed=rng)
+    assert a.shape == (1, 1) and a[0, 0] != b[0, 0]  # the generator advances
+    with pytest.raises(ValueError, match="z_log_var"):
+        sampled_z(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        sampled_z(np.zeros(3), np.zeros(3))
+
+
+def test_epochs_for_keeps_the_images_seen():
+    assert epochs_for(4800, 160) == 30 and epochs_for(4800, 200) == 24 and epochs_for(4800, 40) == 120
+    assert epochs_for(10, 1000) == 1
+
+
+@pytest.mark.parametrize("args", [(0, 10), (10, 0), (1.5, 10), (True, 10)])
+def test_epochs_for_rejects_bad_arguments(args):
+    with pytest.raises(ValueError, match="must be an int >= 1"):
+        epochs_for(*args)
+
+
+# --------------------------------------------------------------------------
+# PerSplitVAE
+
+
+def test_per_split_vae_trains_on_the_gallery_only_and_caches(blobs, tmp_path):
+    images, identity = blobs
+    seen = []
+    per_split = PerSplitVAE(TINY, images_seen=40, cache_dir=tmp_path)
+    original = per_split.vae
+
+    def spy(images_train, split_seed=0):
+        seen.append((images_train.copy(), split_seed))
+        return original(images_train, split_seed)
+
+    per_split.vae = spy
+    result = rec.evaluate_identification(images, identity, fit_features=per_split.fit_features("mean"),
+                                         n_train=5, n_splits=2, seed=0)
+    assert result.n_features == TINY.latent_dim and len(result.accuracies) == 2
+    for (gallery, seed), split in zip(seen, [split_per_identity(identity, 5, seed=s) for s in (0, 1)]):
+        assert seed == split.seed and np.array_equal(gallery, images[split.train])  # never a query image
+    assert per_split.trained == 2 and per_split.loaded == 0
+    assert len(list(tmp_path.glob("vae04-full-*.keras"))) == 2 and len(per_split.train_seconds) == 2
+    record = json.loads(next(tmp_path.glob("vae04-full-*.json")).read_text())
+    assert record["settings"]["epochs"] == epochs_for(40, 20) == 2 and record["n_train"] == 20
+
+    again = PerSplitVAE(TINY, images_seen=40, cache_dir=tmp_path)
+    z_again = again.vae(images[split.train], split.seed).encode(images)
+    assert again.loaded == 1 and again.trained == 0
+    assert np.array_equal(z_again, original(images[split.train], split.seed).encode(images))
+    assert set(again.train_seconds.values()) <= set(per_split.train_seconds.values())
+
+
+def test_per_split_vae_memoises_and_the_key_depends_on_the_split(blobs, tmp_path):
+    images, _ = blobs
+    per_split = PerSplitVAE(TINY, cache_dir=tmp_path)
+    a = per_split.vae(images[:20], 0)
+    assert per_split.vae(images[:20], 0) is a
+    per_split.vae(images[:20], 1)
+    assert per_split.trained == 2  # another split seed is another model
+
+
+def test_budget_in_epochs_or_images_seen():
+    per_split = PerSplitVAE(TINY.replace(epochs=7, patience=3, reduce_lr_patience=2))
+    fixed = per_split.split_settings(100)
+    assert (fixed.epochs, fixed.patience, fixed.reduce_lr_patience) == (7, 7, 0)
+    assert PerSplitVAE(TINY, images_seen=300).split_settings(100).epochs == 3
+    assert "images seen" in repr(PerSplitVAE(TINY, images_seen=300))
+
+
+def test_the_three_kinds_of_features(blobs, tmp_path):
+    images, identity = blobs
+    split = split_per_identity(identity, 5, seed=0)
+    per_split = PerSplitVAE(TINY, cache_dir=tmp_path)
+    x_train, y_train = images[split.train], identity[split.train]
+    z_mean, z_log_var = per_split.vae(x_train, 0).posterior(images[split.test])
+    mean = per_split.fit_features("mean")(x_train, y_train, split).transform(images[split.test])
+    assert np.allclose(mean, z_mean)
+    sample = per_split.fit_features("sample", seed=4)(x_train, y_train, split)
+    first, second = sample.transform(images[split.test]), sample.transform(images[split.test])
+    eps = np.random.default_rng([4, 0]).standard_normal(z_mean.shape)
+    assert np.allclose(first, z_mean + np.exp(z_log_var / 2) * eps, atol=1e-5)
+    assert not np.allclose(first, second)  # fresh noise at every call
+    again = per_split.fit_features("sample", seed=4)(x_train, y_train, split).transform(images[split.test])
+    assert np.allclose(first, again)  # but seeded: the same for the same seed and split
+    lda = per_split.fit_features("mean+lda")(x_train, y_train, split)
+    assert lda.transform(images[split.test]).shape == (len(split.test), min(TINY.latent_dim, 3))
+    assert per_split.trained == 1  # one VAE served all three
+
+
+def test_bad_arguments_get_clear_errors(tmp_path):
+    with pytest.raises(TypeError, match="TrainingSettings"):
+        PerSplitVAE({"latent_dim": 2})
+    with pytest.raises(ValueError, match="images_seen"):
+        PerSplitVAE(TINY, images_seen=0)
+    with pytest.raises(ValueError, match="Unknown `kind`"):
+        PerSplitVAE(TINY).fit_features("median")
+    with pytest.raises(TypeError, match="floats"):
+        PerSplitVAE(TINY, cache_dir=tmp_path).vae(np.zeros((4, 16, 16, 1), dtype=np.uint8))
+
+
+def test_a_damaged_cache_file_gets_a_clear_error(blobs, tmp_path):
+    images, _ = blobs
+    PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20], 0)
+    path = next(tmp_path.glob("vae04-*.keras"))
+    path.write_bytes(b"not a model")
+    with pytest.raises(OSError, match="Delete it"):
+        PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20], 0)
+
+
+# --------------------------------------------------------------------------
+# accuracy_during_training
+
+
+def test_accuracy_during_training_records_every_n_epochs_and_caches(blobs, tmp_path):
+    images, identity = blobs
+    split = split_per_identity(identity, 5, n_val=1, seed=0)
+    args = (TINY.replace(epochs=5), images[split.train], identity[split.train], images[split.val],
+            identity[split.val])
+    kwargs = dict(classifiers=[("1nn-euclidean", "none"), ("logreg", "standardise")], every=2, cache_dir=tmp_path)
+    curve = accuracy_during_training(*args, **kwargs)
+    assert curve["epochs"] == [2, 4, 5] and not curve["from_cache"] and curve["train_seconds"] > 0
+    assert set(curve["accuracy"]) == {"1nn-euclidean/none", "logreg/standardise"}
+    assert all(len(a) == 3 and all(0 <= v <= 1 for v in a) for a in curve["accuracy"].values())
+    again = accuracy_during_training(*args, **kwargs)
+    assert again["from_cache"] and again["accuracy"] == curve["accuracy"]
+    other = accuracy_during_training(*args, **{**kwargs, "every": 5})
+    assert not other["from_cache"] and other["epochs"] == [5]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(every=0), ValueError, "every"),
+    (dict(classifiers=[("3-nn", "none")]), ValueError, "classifier"),
+    (dict(classifiers=[]), ValueError, "empty"),
+])
+def test_accuracy_during_training_rejects_bad_arguments(blobs, tmp_path, kwargs, error, match):
+    images, identity = blobs
+    with pytest.raises(error, match=match):
+        accuracy_during_training(TINY, images[:20], identity[:20], images[20:], identity[20:], cache_dir=tmp_path,
+                                 **kwargs)
+    with pytest.raises(TypeError, match="TrainingSettings"):
+        accuracy_during_training(None, images[:20], identity[:20], images[20:], identity[20:])
+
+
+def test_importing_the_module_imports_no_tensorflow():
+    import subprocess
+    import sys
+
+    code = "import sys, vaeface_utils.latent_features; print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert latent_features.KINDS == ("mean", "sample", "mean+lda")
+
+
+# --------------------------------------------------------------------------
+# The exercise check added for notebook 04
+
+
+def test_check_sampled_code_and_its_hints():
+    rng = np.random.default_rng(0)
+    z_mean, z_log_var, eps = rng.normal(size=(3, 5, 2))
+    right = z_mean + np.exp(z_log_var / 2) * eps
+    assert check.sampled_code(right, z_mean, z_log_var, eps).passed
+    assert check.sampled_code(None, z_mean, z_log_var, eps).status == "not done"
+    for wrong, says in [(z_mean + np.exp(z_log_var) * eps, "variance"), (z_mean + z_log_var * eps, "log-variance"),
+                        (z_mean, "posterior mean"), (right[:2], "shape"), (right + 1, "sigma")]:
+        result = check.sampled_code(wrong, z_mean, z_log_var, eps)
+        assert result.status == "wrong" and says in result.message
+        assert str(np.round(right[0, 0], 3)) not in result.message  # never the answer
