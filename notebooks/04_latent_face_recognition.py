@@ -41,6 +41,26 @@
 # (it trains 33 small VAEs, about 10 s each; a second run loads them from
 # the cache and takes about 2.5 minutes), about 1.5 minutes in the fast mode.
 
+# %% [markdown] tags=["launch", "remove-cell"]
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/notebooks/04_latent_face_recognition.ipynb)
+# [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/vaeface/vaeface/main?urlpath=lab/tree/notebooks/04_latent_face_recognition.ipynb)
+#
+# Run this notebook in the cloud: **Colab** already has TensorFlow (the next cell
+# installs only the course's helper package); **Binder** builds the course's own
+# environment (the first start takes a few minutes). Anywhere but Colab the next
+# cell does nothing.
+
+# %% tags=["launch", "remove-cell"]
+# On Colab only: install the course's helper package. Its dependencies are version
+# ranges without TensorFlow, so Colab's TensorFlow and Keras stay as they are.
+# Anywhere else this cell does nothing.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    requirement = "vaeface-utils @ git+https://github.com/vaeface/vaeface@main"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", requirement])
+
 # %% [markdown]
 # ## Parameters
 #

@@ -21,23 +21,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import launch_cells  # noqa: E402  (scripts/launch_cells.py)
 
-# Notebooks that already carry their launch cells. The others are being edited
-# elsewhere; `python scripts/launch_cells.py --all` adds them, then this set goes.
-LAUNCH_READY = {"00_start_here.ipynb", "01_elbo_derivation.ipynb", "02_keras_vae.ipynb", "03_training_on_faces.ipynb", "05_limitations.ipynb"}
-
 
 def _tagged(notebook):
     return [c for c in notebook.cells if launch_cells.LAUNCH_TAG in c.metadata.get("tags", [])]
 
 
-def _launch_ready(ipynb):
-    if ipynb.name not in LAUNCH_READY:
-        pytest.skip(f"{ipynb.name} is not in LAUNCH_READY yet (run scripts/launch_cells.py on it)")
-
-
 @pytest.mark.parametrize("ipynb", IPYNB, ids=[p.stem for p in IPYNB])
 def test_notebook_has_exactly_the_generated_launch_cells(ipynb):
-    _launch_ready(ipynb)
     notebook = nbformat.read(ipynb, as_version=4)
     wanted = launch_cells.launch_cells(ipynb.name)
     found = notebook.cells[1:3]
@@ -52,7 +42,6 @@ def test_notebook_has_exactly_the_generated_launch_cells(ipynb):
 
 @pytest.mark.parametrize("ipynb", IPYNB, ids=[p.stem for p in IPYNB])
 def test_badges_open_this_notebook(ipynb):
-    _launch_ready(ipynb)
     badges = nbformat.read(ipynb, as_version=4).cells[1].source
     owner_repo = launch_cells.owner_repo()
     assert f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{ipynb.name})" in badges
