@@ -54,3 +54,19 @@ def pytest_collection_modifyitems(config, items):
         path = Path(str(item.fspath))
         if path.suffix == ".ipynb" and path.name not in NOTEBOOKS_WITHOUT_FACES:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def blob_faces():
+    """4 synthetic people x 10 images of 16 x 16: a blob whose place depends on the person, plus noise."""
+    import numpy as np
+
+    from vaeface_utils.data import FaceData
+
+    rng = np.random.default_rng(0)
+    rows, cols = np.mgrid[:16, :16]
+    identity = np.repeat(np.arange(4), 10)
+    centres = np.array([[4, 4], [4, 12], [12, 4], [12, 12]])[identity] + rng.normal(0, 1, (40, 2))
+    d2 = (rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
+    images = np.clip(np.exp(-d2 / 8.0) + rng.normal(0, 0.02, d2.shape), 0, 1)[..., None].astype(np.float32)
+    return FaceData(images, identity.astype(np.int64), "synthetic blobs, 16x16", "orl")

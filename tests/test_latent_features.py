@@ -20,15 +20,9 @@ TINY = TrainingSettings(latent_dim=2, filters=(4, 8), epochs=2, batch_size=8, se
 
 
 @pytest.fixture
-def blobs():
-    """4 synthetic people x 10 images of 16 x 16: a blob whose place depends on the person, plus noise."""
-    rng = np.random.default_rng(0)
-    rows, cols = np.mgrid[:16, :16]
-    identity = np.repeat(np.arange(4), 10)
-    centres = np.array([[4, 4], [4, 12], [12, 4], [12, 12]])[identity] + rng.normal(0, 1, (40, 2))
-    d2 = (rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
-    images = np.clip(np.exp(-d2 / 8.0) + rng.normal(0, 0.02, d2.shape), 0, 1)[..., None].astype(np.float32)
-    return images, identity.astype(np.int64)
+def blobs(blob_faces):
+    """The shared synthetic faces (conftest.py), as (images, identity)."""
+    return blob_faces.images, blob_faces.identity
 
 
 @pytest.fixture(autouse=True)
