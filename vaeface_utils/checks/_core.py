@@ -50,7 +50,12 @@ def is_placeholder(answer) -> bool:
     return answer is None or answer is Ellipsis
 
 
-def check_close(name, answer, expected, *, hint, rtol=1e-4, atol=1e-6, shape_hint=None):
+def _close(got, value, rtol, atol) -> bool:
+    value = np.asarray(value, dtype=np.float64)
+    return got.shape == value.shape and bool(np.allclose(got, value, rtol=rtol, atol=atol))
+
+
+def check_close(name, answer, expected, *, hint, rtol=1e-4, atol=1e-6, shape_hint=None, mistakes=()):
     """Compare a numeric answer with the expected value, without revealing it.
 
     Parameters
@@ -67,6 +72,9 @@ def check_close(name, answer, expected, *, hint, rtol=1e-4, atol=1e-6, shape_hin
         Tolerances, as in :func:`numpy.allclose`.
     shape_hint : str, optional
         Said when the shapes differ.
+    mistakes : sequence of (array_like, str)
+        Known wrong values, each with its own hint: an answer that matches one
+        (same shape, within the tolerances) gets that hint instead of ``hint``.
     """
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
@@ -75,6 +83,10 @@ def check_close(name, answer, expected, *, hint, rtol=1e-4, atol=1e-6, shape_hin
     except (TypeError, ValueError):
         return CheckResult(name, "wrong", f"Expected a number or an array of numbers, got {type(answer).__name__}.")
     want = np.asarray(expected, dtype=np.float64)
+    if not _close(got, want, rtol, atol):
+        for wrong_value, mistake_hint in mistakes:
+            if _close(got, wrong_value, rtol, atol):
+                return CheckResult(name, "wrong", mistake_hint)
     if got.shape != want.shape:
         extra = f" {shape_hint}" if shape_hint else ""
         return CheckResult(name, "wrong", f"Expected shape {want.shape}, got {got.shape}.{extra}")

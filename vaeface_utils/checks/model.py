@@ -36,21 +36,20 @@ def encoder_parameters(answer, latent_dim=32, filters=(32, 64, 128), image_shape
     """Exercise 1: the number of trainable parameters of the fixed encoder."""
     name = "Exercise 1 (trainable parameters of the encoder)"
     expected = expected_encoder_parameters(image_shape, latent_dim, filters, kernel_size)
+    no_bias = expected - sum(filters) - 2 * latent_dim
+    one_head = expected - (expected - expected_encoder_parameters(image_shape, 0, filters, kernel_size)) // 2
     result = check_close(name, answer, expected, rtol=0, atol=0.5,
                          hint="Add up, layer by layer, weights (kernel) and biases; the flattened size after "
                               f"{len(filters)} stride-2 convolutions is (H/{2 ** len(filters)}) x "
-                              f"(W/{2 ** len(filters)}) x {filters[-1]}.")
+                              f"(W/{2 ** len(filters)}) x {filters[-1]}.",
+                         mistakes=[
+                             (no_bias, "Close: every layer also has one bias per output channel or unit."),
+                             (one_head, "Close: the encoder has two dense heads, one for z_mean and one for "
+                                        "z_log_var."),
+                         ])
     if result.passed or is_placeholder(answer) or np.size(answer) != 1:
         return result
-    got = float(np.asarray(answer, dtype=np.float64))
-    no_bias = expected - sum(filters) - 2 * latent_dim
-    one_head = expected - (expected - expected_encoder_parameters(image_shape, 0, filters, kernel_size)) // 2
-    if math.isclose(got, no_bias):
-        return CheckResult(name, "wrong", "Close: every layer also has one bias per output channel or unit.")
-    if math.isclose(got, one_head):
-        return CheckResult(name, "wrong", "Close: the encoder has two dense heads, one for z_mean and one for "
-                                          "z_log_var.")
-    if got < 100:
+    if float(np.asarray(answer, dtype=np.float64)) < 100:
         return CheckResult(name, "wrong", "That looks like a count of weight tensors (len(trainable_weights)); "
                                           "count the numbers in them (their sizes).")
     return result
@@ -60,36 +59,32 @@ def mse_factor(answer, n_pixels=4096, sigma=0.1):
     """Exercise 2: ``a`` in ``-log N(x; x_hat, sigma^2 I) = a * mse + c``, with ``mse`` a mean over pixels."""
     name = "Exercise 2 (from mean squared error to nats)"
     expected = n_pixels / (2.0 * sigma ** 2)
-    result = check_close(name, answer, expected, rtol=1e-6,
-                         hint="Write the Gaussian log-density of one pixel, sum it over all pixels, and express "
-                              "the sum of squared errors through the mean.")
-    if result.passed or is_placeholder(answer) or np.size(answer) != 1:
-        return result
-    got = float(np.asarray(answer, dtype=np.float64))
-    if math.isclose(got, n_pixels, rel_tol=1e-6):
-        return CheckResult(name, "wrong", "That is the factor from a mean to a sum; the variance scales it too.")
-    if math.isclose(got, 1.0 / (2.0 * sigma ** 2), rel_tol=1e-6):
-        return CheckResult(name, "wrong", "That is right for one pixel; the log-likelihood is summed over all of "
-                                          "them, the mean squared error is averaged.")
-    if math.isclose(got, n_pixels / sigma ** 2, rel_tol=1e-6):
-        return CheckResult(name, "wrong", "Close: remember the 1/2 in front of the squared error.")
-    return result
+    return check_close(name, answer, expected, rtol=1e-6,
+                       hint="Write the Gaussian log-density of one pixel, sum it over all pixels, and express "
+                            "the sum of squared errors through the mean.",
+                       mistakes=[
+                           (n_pixels, "That is the factor from a mean to a sum; the variance scales it too."),
+                           (1.0 / (2.0 * sigma ** 2), "That is right for one pixel; the log-likelihood is summed "
+                                                      "over all of them, the mean squared error is averaged."),
+                           (n_pixels / sigma ** 2, "Close: remember the 1/2 in front of the squared error."),
+                       ])
 
 
 def uniform_decoder_nats(answer, n_pixels=4096):
     """Exercise 3: the loss, in nats per image, of a Bernoulli decoder that outputs logit 0 everywhere."""
     name = "Exercise 3 (the loss of a decoder that knows nothing)"
     expected = n_pixels * math.log(2.0)
+    one_pixel = "That is one pixel's share; the loss is summed over every pixel."
     result = check_close(name, answer, expected, rtol=1e-6,
                          hint="With logit 0 every pixel's probability is sigmoid(0); compute x log p + (1 - x) "
-                              "log(1 - p) and sum over the pixels.")
+                              "log(1 - p) and sum over the pixels.",
+                         mistakes=[
+                             (n_pixels, "That is in bits (log base 2); nats use the natural logarithm."),
+                             (math.log(2.0), one_pixel),
+                             (-math.log(2.0), one_pixel),
+                         ])
     if result.passed or is_placeholder(answer) or np.size(answer) != 1:
         return result
-    got = float(np.asarray(answer, dtype=np.float64))
-    if math.isclose(got, n_pixels, rel_tol=1e-6):
-        return CheckResult(name, "wrong", "That is in bits (log base 2); nats use the natural logarithm.")
-    if math.isclose(abs(got), math.log(2.0), rel_tol=1e-6):
-        return CheckResult(name, "wrong", "That is one pixel's share; the loss is summed over every pixel.")
-    if got < 0:
+    if float(np.asarray(answer, dtype=np.float64)) < 0:
         return CheckResult(name, "wrong", "A loss is the negative log-likelihood: it is positive here.")
     return result
