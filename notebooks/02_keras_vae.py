@@ -416,7 +416,11 @@ print("two SeedGenerator(SEED)s: same noise?", np.array_equal(a, b))
 #    kernels; Keras turns XLA on only where there is a GPU), and several
 #    optimiser steps per call into the graph (`steps_per_execution=8`),
 #    because an epoch of 160 images is only 5 steps and Keras's per-step
-#    overhead would otherwise be a large share of the time.
+#    overhead would otherwise be a large share of the time. On a CPU with
+#    bfloat16 instructions, `VAE(dtype="mixed_bfloat16")` trains about 1.3x
+#    faster again (16-bit layers, float32 weights and loss); the course stays
+#    in float32 so that every machine gets the same numbers
+#    (`benchmarks/train_throughput.py` measures both).
 #
 # The loss, written out once with `keras.ops`: this is what `train_step`
 # minimises.
