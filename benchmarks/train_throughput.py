@@ -2,14 +2,15 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/train_throughput.py            # about 3 minutes on 2 cores
-    .venv/bin/python benchmarks/train_throughput.py --quick    # fewer repetitions
+    .venv/bin/python benchmarks/train_throughput.py            # about 4 minutes on 2 cores
+    .venv/bin/python benchmarks/train_throughput.py --quick    # about 1.5 minutes, noisier
 
-What it measures, in one run, on the same 64 x 64 x 1 data (the 400 faces when
-``VAEFACE_DATA`` finds them, else uniform noise of the same shape) and the same
-architecture (``vaeface_utils.model.build_encoder``/``build_decoder``: three
-3x3 stride-2 convolutions of 32, 64, 128 filters, dense heads, latent size 32,
-and the mirror-image decoder):
+What it measures, in one run, on the same 64 x 64 x 1 data (the 400 faces,
+repeated to 640 images per epoch, when ``VAEFACE_DATA`` finds them, else
+uniform noise of the same shape) and the same architecture
+(``vaeface_utils.model.build_encoder``/``build_decoder``: three 3x3 stride-2
+convolutions of 32, 64, 128 filters, dense heads, latent size 32, and the
+mirror-image decoder):
 
 1. images per second of ``fit`` in graph mode, batch 32 and 64, for
    - **reference**: the keras-io generative VAE example's way
@@ -19,24 +20,37 @@ and the mirror-image decoder):
      ``reduce_mean(reduce_sum(binary_crossentropy(data, reconstruction)))``,
      compiled as the example compiles it (``compile(optimizer=Adam())``:
      ``jit_compile="auto"``, which Keras resolves to no XLA on a CPU-only
-     machine, and one step per execution);
+     machine, and one step per execution), in float32;
    - **vaeface**: ``vaeface_utils.model.VAE`` compiled with its defaults
-     (``jit_compile="auto"``, ``steps_per_execution=8``, loss from logits);
-   - ablations, to show where the difference comes from: vaeface with one
-     step per execution, vaeface with XLA forced on, and the reference with
-     8 steps per execution;
-2. the model's floating-point operations per training image, counted
+     (float32, ``jit_compile="auto"``, ``steps_per_execution=8``, loss from
+     logits);
+   - **vaeface, mixed_bfloat16**: the same model with ``dtype="mixed_bfloat16"``
+     (16-bit convolutions, float32 weights and loss), an option the course
+     does not use;
+   - ablations, to show where differences come from: vaeface with one step
+     per execution, vaeface with XLA forced on, and the reference with 8
+     steps per execution;
+2. the time of one ``train_step`` on one batch in a ``tf.function``, outside
+   ``fit``: the compute alone, with no per-step or per-epoch overhead, and
+   from it the most that any float32 train step with these kernels could
+   gain over the reference;
+3. the model's floating-point operations per training image, counted
    analytically (a multiply-add is 2 FLOPs; a training step is counted as 3x
    the forward pass: forward, gradient with respect to activations, gradient
    with respect to weights; elementwise work is left out);
-3. the machine's measured float32 matmul rate (the best of many 2048^3
-   matmuls in the same process and threads, spread over the timing rounds)
-   and the fraction of it that training reaches.
+4. the machine's measured matmul rate (the best of 8 2048^3 matmuls in the
+   same process and threads, once per round), in float32 and bfloat16, and
+   the fraction of the float32 rate that training reaches.
 
-The CPU may be shared with other processes. Every variant is therefore timed
-in interleaved rounds and its best round is kept (likewise the matmul peak),
-but on a busy machine numbers still move by tens of percent between runs;
-the spread between rounds is printed.
+The CPU may be shared with other processes or virtual machines. On a
+2-core virtual machine a timing sometimes runs at half speed: its wall time
+doubles while the process's CPU time stays the same, because one of the two
+cores was taken away. That noise only ever slows a timing down, so every
+variant is timed once per round, in a new random order each round, and its
+best round is reported (the rate the code reaches when it has the cores),
+with the median beside it; the number of timings that had less than three
+quarters of the cores is printed. Speed-ups are best against best, with the
+median of the ratios within a round beside them.
 """
 
 from __future__ import annotations
@@ -112,18 +126,18 @@ def build_reference(seed=0, **compile_kwargs):
     base_encoder = build_encoder(IMAGE_SHAPE, LATENT_DIM, FILTERS, KERNEL)
     z_mean, z_log_var = base_encoder.outputs
     z = Sampling(seed=seed)([z_mean, z_log_var])
-    encoder = keras.Model(base_encoder.inputs, [z_mean, z_log_var, z], name="encoder")
+    encoder = keras.Model(base_encoder.inputs[0], [z_mean, z_log_var, z], name="encoder")
     base_decoder = build_decoder(IMAGE_SHAPE, LATENT_DIM, FILTERS, KERNEL)
-    decoder = keras.Model(base_decoder.inputs, layers.Activation("sigmoid")(base_decoder.outputs[0]),
+    decoder = keras.Model(base_decoder.inputs[0], layers.Activation("sigmoid")(base_decoder.outputs[0]),
                           name="decoder")
     model = KerasIOStyleVAE(encoder, decoder)
     model.compile(optimizer=keras.optimizers.Adam(), **compile_kwargs)
     return model
 
 
-def build_vaeface(seed=0, **compile_kwargs):
+def build_vaeface(seed=0, dtype=None, **compile_kwargs):
     keras.utils.set_random_seed(seed)
-    model = VAE(IMAGE_SHAPE, LATENT_DIM, filters=FILTERS, kernel_size=KERNEL, seed=seed)
+    model = VAE(IMAGE_SHAPE, LATENT_DIM, filters=FILTERS, kernel_size=KERNEL, seed=seed, dtype=dtype)
     model.compile(optimizer=keras.optimizers.Adam(), **compile_kwargs)
     return model
 
@@ -149,11 +163,11 @@ def forward_flops(image_shape=IMAGE_SHAPE, latent_dim=LATENT_DIM, filters=FILTER
     return rows
 
 
-def matmul_peak(n=2048, repeats=10):
-    """Best float32 matmul rate in FLOP/s, with TensorFlow's threads, in this process."""
-    a = tf.random.uniform((n, n))
-    b = tf.random.uniform((n, n))
-    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.linalg.matmul(a, b)))
+def matmul_peak(dtype="float32", n=2048, repeats=8):
+    """Best matmul rate in FLOP/s for ``dtype``, with TensorFlow's threads, in this process."""
+    a = tf.cast(tf.random.uniform((n, n)), dtype)
+    b = tf.cast(tf.random.uniform((n, n)), dtype)
+    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.cast(tf.linalg.matmul(a, b), "float32")))
     matmul(a, b).numpy()
     best = float("inf")
     for _ in range(repeats):
@@ -164,10 +178,34 @@ def matmul_peak(n=2048, repeats=10):
 
 
 def timed_fit(model, x, batch_size, epochs):
-    """Training images/s of one ``fit`` call."""
-    start = time.perf_counter()
+    """Training images/s of one ``fit`` call, and the CPU cores the process used meanwhile."""
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit(x, batch_size=batch_size, epochs=epochs, verbose=0)
-    return epochs * len(x) / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    return epochs * len(x) / wall, (time.process_time() - cpu) / wall
+
+
+def step_function(model, x):
+    """One ``train_step`` on the batch ``x`` in a ``tf.function``: no ``fit``, no input pipeline; traced."""
+    step = tf.function(model.train_step)
+    x = tf.constant(x)
+    tf.nest.map_structure(lambda t: t.numpy(), step(x))
+    return lambda: tf.nest.map_structure(lambda t: t.numpy(), step(x))
+
+
+def seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def cpu_has_bfloat16():
+    """True/False from /proc/cpuinfo (AVX512_BF16 or AMX-BF16), None where it cannot tell."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def load_data(n):
@@ -183,16 +221,35 @@ def load_data(n):
     return np.concatenate([images] * reps)[:n], source
 
 
+REFERENCE = "reference (keras-io style)"
+VAEFACE = "vaeface VAE (defaults)"
+BF16 = "vaeface, dtype=mixed_bfloat16"
+VARIANTS = [
+    (REFERENCE, build_reference),
+    (VAEFACE, build_vaeface),
+    (BF16, lambda: build_vaeface(dtype="mixed_bfloat16")),
+    ("vaeface, steps_per_execution=1", lambda: build_vaeface(steps_per_execution=1)),
+    ("vaeface, jit_compile=True (XLA)", lambda: build_vaeface(jit_compile=True)),
+    ("reference, steps_per_execution=8", lambda: build_reference(steps_per_execution=8)),
+]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
-    parser.add_argument("--images", type=int, default=320, help="training images per epoch (default 320)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 epoch (about 1.5 minutes; noisier)")
+    parser.add_argument("--images", type=int, default=640, help="training images per epoch (default 640)")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds (default 8, or 3 with --quick)")
     args = parser.parse_args(argv)
-    repeats, epochs = (2, 3) if args.quick else (6, 5)
+    tf.get_logger().setLevel("ERROR")  # Keras's retracing notes for the many models built here
+    rounds = args.rounds or (3 if args.quick else 8)
+    epochs = 1 if args.quick else 2
 
     x, source = load_data(args.images)
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs; data: {len(x)} images "
-          f"of {x.shape[1:]} from {source}; {epochs} epochs per timing, best of {repeats} rounds")
+    bf16 = cpu_has_bfloat16()
+    cores = os.cpu_count() or 1
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {cores} CPUs "
+          f"(bfloat16 instructions: {'unknown' if bf16 is None else 'yes' if bf16 else 'no'}); data: {len(x)} "
+          f"images of {x.shape[1:]} from {source}; each timing is one fit of {epochs} epoch(s); {rounds} rounds")
 
     rows = forward_flops()
     forward = sum(f for _, f in rows)
@@ -202,47 +259,74 @@ def main(argv=None):
         print(f"  {name:<28} {flops / 1e6:8.2f} MFLOP")
     print(f"  {'forward total':<28} {forward / 1e6:8.2f} MFLOP;  training step (x3): {train_flops / 1e6:.1f} MFLOP")
 
-    variants = [
-        ("reference (keras-io style)", build_reference),
-        ("vaeface VAE (defaults)", build_vaeface),
-        ("vaeface, steps_per_execution=1", lambda: build_vaeface(steps_per_execution=1)),
-        ("vaeface, jit_compile=True (XLA)", lambda: build_vaeface(jit_compile=True)),
-        ("reference, steps_per_execution=8", lambda: build_reference(steps_per_execution=8)),
-    ]
-    # Build and warm up (trace, compile) every model first; then time them in
-    # interleaved rounds, so that all of them see the same load from other
-    # processes, and keep each one's best round: the rate the code reaches
-    # when the CPU is not taken by someone else.
+    # Build and warm up (trace, compile) every model first. Then time them in
+    # rounds, each round in a new random order, so that all variants see the
+    # same load from other processes.
     models = {}
-    for name, build in variants:
+    for name, build in VARIANTS:
         for batch_size in (32, 64):
             model = build()
             model.fit(x, batch_size=batch_size, epochs=1, verbose=0)
             models[name, batch_size] = model
+    steps = {name: step_function(models[name, 32], x[:32]) for name in (REFERENCE, VAEFACE, BF16)}
     rates = {key: [] for key in models}
-    peaks = []
-    for _ in range(repeats):
-        peaks.append(matmul_peak(repeats=8))
-        for (name, batch_size), model in models.items():
-            rates[name, batch_size].append(timed_fit(model, x, batch_size, epochs))
-    peak = max(peaks)
-    results = {key: max(values) for key, values in rates.items()}
-    print(f"\nmeasured float32 matmul peak (TensorFlow, 2048^3, best of {8 * repeats}): {peak / 1e9:.1f} GFLOP/s")
-    print("\ntraining throughput, graph mode, best of the rounds (images/s; % of the matmul peak):")
-    print(f"  {'variant':<34} {'batch 32':>16} {'batch 64':>16}")
-    for name, _ in variants:
-        cells = [f"{results[name, b]:7.0f} ({100 * results[name, b] * train_flops / peak:4.1f}%)" for b in (32, 64)]
-        print(f"  {name:<34} {cells[0]:>16} {cells[1]:>16}")
-    spread = max(statistics.pstdev(v) / statistics.mean(v) for v in rates.values())
-    print(f"  (largest spread between rounds: {100 * spread:.0f}% of the mean; the CPU is shared)")
+    step_times = {name: [] for name in steps}
+    used_cores = []
+    peaks = {"float32": [], "bfloat16": []}
+    order = np.random.default_rng(0)
+    keys = list(models)
+    for _ in range(rounds):
+        for dtype in peaks:
+            peaks[dtype].append(matmul_peak(dtype))
+        for i in order.permutation(len(keys)):
+            name, batch_size = keys[i]
+            rate, used = timed_fit(models[name, batch_size], x, batch_size, epochs)
+            rates[name, batch_size].append(rate)
+            used_cores.append(used)
+        for name, step in steps.items():
+            step_times[name].extend(seconds(step) for _ in range(5))
+    peak, peak_bf16 = max(peaks["float32"]), max(peaks["bfloat16"])
+    best = {key: max(values) for key, values in rates.items()}
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    contended = sum(u < 0.75 * cores for u in used_cores)
 
-    print("\nspeed-up of vaeface's VAE over the keras-io style:")
-    for batch_size in (32, 64):
-        ratio = results["vaeface VAE (defaults)", batch_size] / results["reference (keras-io style)", batch_size]
-        print(f"  batch {batch_size}: {ratio:.2f}x")
-    best = max(results[k] for k in results if k[0] == "vaeface VAE (defaults)")
-    print(f"\nbest vaeface rate {best:.0f} images/s = {best * train_flops / 1e9:.1f} GFLOP/s = "
-          f"{100 * best * train_flops / peak:.0f}% of the measured matmul peak")
+    print(f"\nmatmul peak (TensorFlow, 2048^3, best of {8 * rounds}): float32 {peak / 1e9:.1f} GFLOP/s, "
+          f"bfloat16 {peak_bf16 / 1e9:.1f} GFLOP/s")
+    print(f"\ntraining throughput in fit, graph mode: best of {rounds} rounds (median), images/s; "
+          "best as % of the float32 matmul peak")
+    print(f"  {'variant':<34} {'batch 32':>22} {'batch 64':>22}")
+    for name, _ in VARIANTS:
+        cells = [f"{best[name, b]:5.0f} ({median[name, b]:4.0f}) {100 * best[name, b] * train_flops / peak:3.0f}%"
+                 for b in (32, 64)]
+        print(f"  {name:<34} {cells[0]:>22} {cells[1]:>22}")
+    print(f"  {contended} of {len(used_cores)} timings had less than {0.75 * cores:g} of the {cores} cores "
+          "(the process's CPU time over the wall time): another process or virtual machine took the CPU, "
+          "which slows a timing but never speeds one up. Hence best of the rounds.")
+
+    print("\nspeed-up over the keras-io style, best against best (median of the ratios within a round):")
+    for name in (VAEFACE, BF16):
+        parts = []
+        for b in (32, 64):
+            within = statistics.median(v / r for v, r in zip(rates[name, b], rates[REFERENCE, b]))
+            parts.append(f"batch {b}: {best[name, b] / best[REFERENCE, b]:.2f}x ({within:.2f}x)")
+        print(f"  {name:<34} " + ";  ".join(parts))
+
+    print(f"\none train_step on one batch of 32 in a tf.function, outside fit (best of {5 * rounds}):")
+    step_best = {name: min(times) for name, times in step_times.items()}
+    for name, t in step_best.items():
+        print(f"  {name:<34} {1e3 * t:6.1f} ms = {32 / t:5.0f} images/s = "
+              f"{100 * 32 * train_flops / t / peak:3.0f}% of the float32 peak")
+    bound = (32 / step_best[VAEFACE]) / best[REFERENCE, 32]
+    print(f"  A float32 VAE with these kernels and no overhead at all would train at most {bound:.2f}x "
+          "as fast as the reference does in fit at batch 32: the same convolutions take nearly all of the time.")
+
+    for name in (VAEFACE, BF16):
+        rate = max(best[name, b] for b in (32, 64))
+        line = (f"\n{name}: {rate:.0f} images/s = {rate * train_flops / 1e9:.1f} GFLOP/s = "
+                f"{100 * rate * train_flops / peak:.0f}% of the float32 matmul peak")
+        if name == BF16:
+            line += f", {100 * rate * train_flops / peak_bf16:.0f}% of the bfloat16 peak"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""Tests of what benchmarks/train_throughput.py compares: its FLOP count and its reference model.
+
+The benchmark's numbers are only meaningful if the FLOPs it divides by are the
+model's and if its keras-io style reference is the same network with the same
+loss. Both are checked here against the real Keras models; the timings
+themselves are not tests.
+"""
+
+import importlib.util
+
+import keras
+import numpy as np
+import pytest
+
+from vaeface_utils import config
+from vaeface_utils.model import VAE
+
+
+@pytest.fixture(scope="module")
+def bench():
+    path = config.repo_root() / "benchmarks" / "train_throughput.py"
+    spec = importlib.util.spec_from_file_location("train_throughput", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def multiply_adds(model):
+    """Multiply-adds of one image's forward pass, read off the built Keras layers."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):  # every input pixel meets the whole kernel
+            h, w = layer.input.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):  # every output pixel does
+            h, w = layer.output.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+def test_flop_count_is_the_models(bench):
+    vae = VAE(bench.IMAGE_SHAPE, bench.LATENT_DIM, filters=bench.FILTERS, kernel_size=bench.KERNEL)
+    counted = sum(flops for _, flops in bench.forward_flops())
+    assert counted == 2 * (multiply_adds(vae.encoder) + multiply_adds(vae.decoder))
+    assert counted == pytest.approx(40.5e6, rel=1e-3)
+
+
+def test_reference_is_the_same_network_with_the_same_loss(bench):
+    reference = bench.build_reference(seed=0)
+    vaeface = bench.build_vaeface(seed=0)
+    assert reference.encoder.count_params() + reference.decoder.count_params() == vaeface.count_params()
+    for part in ("encoder", "decoder"):
+        for layer in getattr(vaeface, part).layers:
+            if layer.weights:
+                getattr(reference, part).get_layer(layer.name).set_weights(layer.get_weights())
+    x = np.random.default_rng(0).random((8,) + bench.IMAGE_SHAPE, dtype=np.float32)
+    # The same seed gives both sampling layers the same first noise draw.
+    a = reference.train_step(x)["loss"].numpy()
+    b = vaeface.train_step(x)["loss"].numpy()
+    assert np.isfinite(a) and a == pytest.approx(b, rel=1e-4)
+
+
+def test_bfloat16_detection_reads_the_cpu_flags(bench, monkeypatch):
+    assert bench.cpu_has_bfloat16() in (True, False, None)
+    monkeypatch.setattr(bench.Path, "read_text", lambda self: "flags : fpu avx512f avx512_bf16")
+    assert bench.cpu_has_bfloat16() is True
+    monkeypatch.setattr(bench.Path, "read_text", lambda self: "flags : fpu avx2")
+    assert bench.cpu_has_bfloat16() is False
