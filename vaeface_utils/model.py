@@ -9,7 +9,8 @@ laptop CPU in a few minutes:
 - :func:`build_encoder` and :func:`build_decoder`, functional Keras models;
 - :class:`VAE`, a ``keras.Model`` with ``call``, ``train_step`` and ``test_step``
   (so ``fit(validation_data=...)``, ``evaluate`` and ``predict`` work), a
-  Bernoulli or Gaussian decoder, a weight ``beta`` on the KL, and the NumPy
+  Bernoulli or Gaussian decoder, a weight ``beta`` on the KL, an optional
+  mixed-precision ``dtype`` policy (float32 by default), and the NumPy
   helpers that later notebooks need (:meth:`VAE.encode`, :meth:`VAE.posterior`,
   :meth:`VAE.generate`, :meth:`VAE.reconstruct`, :meth:`VAE.elbo_terms`,
   :meth:`VAE.log_importance_weights`);
