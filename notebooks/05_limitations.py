@@ -673,7 +673,11 @@ plt.show()
 # a picture was used for training, and the reconstruction error does as
 # well. PCA leaks too: any model fitted closely to a few hundred images
 # does. The control is near 0.5, so the attack detects training, not some
-# difference between the splits.
+# difference between the splits. (The fast mode's 20-epoch model has not
+# memorised anything yet, so its AUC is near 0.5; the test
+# `test_an_overtrained_vae_leaks_membership_of_real_faces` in
+# `tests/test_limitations.py` checks the same leak on real faces at a small
+# scale in every test run.)
 #
 # What this does *not* show: here every person is in the training set, so
 # the test asks "was this picture used?", not "was this person used?"; a

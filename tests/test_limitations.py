@@ -337,6 +337,34 @@ def test_membership_bad_input(members, nonmembers, error, match):
         L.membership_roc(members, nonmembers)
 
 
+def test_an_overtrained_vae_leaks_membership_of_real_faces(orl_path):
+    """Notebook 05's privacy claim at a small scale that CI can afford (about 15 s).
+
+    The notebook's fast mode trains too briefly to memorise anything, so its
+    membership assertion runs only in the full mode. Here a small VAE is
+    trained for 200 epochs on 80 faces (32 x 32, two per person): its ELBO
+    then tells those faces from 80 other faces of the same people, while
+    two sets of unseen faces stay indistinguishable.
+    """
+    from vaeface_utils import config
+    from vaeface_utils.data import load_faces, split_per_identity
+    from vaeface_utils.model import VAE
+
+    keras = config.import_keras()
+    faces = load_faces(orl_path, size=(32, 32))
+    split = split_per_identity(faces.identity, n_train=4, n_val=2, seed=0)
+    members, nonmembers, unseen = faces.images[split.train], faces.images[split.val], faces.images[split.test]
+    keras.utils.set_random_seed(0)
+    vae = VAE((32, 32, 1), 16, likelihood="gaussian", filters=(16, 32), seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vae.fit(members, epochs=200, batch_size=16, verbose=0)
+    elbo_of = {name: vae.elbo_terms(images, seed=0)["elbo"]
+               for name, images in [("members", members), ("nonmembers", nonmembers), ("unseen", unseen[:80])]}
+    assert L.membership_roc(elbo_of["members"], elbo_of["nonmembers"])[2] > 0.9
+    assert abs(L.membership_roc(elbo_of["nonmembers"], elbo_of["unseen"])[2] - 0.5) < 0.1
+    assert elbo_of["members"].mean() > elbo_of["nonmembers"].mean() + 100  # the generalisation gap, in nats
+
+
 # --------------------------------------------------------------------------
 # The exercises' self-checks (vaeface_utils.checks.limitations)
 
