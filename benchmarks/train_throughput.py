@@ -300,8 +300,8 @@ def main(argv=None):
                  for b in (32, 64)]
         print(f"  {name:<34} {cells[0]:>22} {cells[1]:>22}")
     print(f"  {contended} of {len(used_cores)} timings had less than {0.75 * cores:g} of the {cores} cores "
-          "(the process's CPU time over the wall time): another process or virtual machine took the CPU, "
-          "which slows a timing but never speeds one up. Hence best of the rounds.")
+          "(the process's CPU time over the wall time). A core taken by another process or virtual machine "
+          "shows up here; it slows a timing but never speeds one up, hence best of the rounds.")
 
     print("\nspeed-up over the keras-io style, best against best (median of the ratios within a round):")
     for name in (VAEFACE, BF16):
