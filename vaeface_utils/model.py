@@ -454,15 +454,16 @@ class VAE(keras.Model):
     def __init__(self, image_shape=(64, 64, 1), latent_dim=32, likelihood="bernoulli", beta=1.0,
                  gaussian_log_var="learned", filters=(32, 64, 128), kernel_size=3, seed=None, dtype=None, **kwargs):
         try:
-            super().__init__(dtype=dtype, **kwargs)
-        except ValueError:
-            raise ValueError(f"`dtype` must be one of {DTYPES}; got {dtype!r}.") from None
-        if self.dtype_policy.name not in DTYPES:
+            policy = keras.config.dtype_policy() if dtype is None else keras.dtype_policies.get(dtype)
+        except ValueError:  # not a policy Keras knows
+            policy = None
+        if policy is None or policy.name not in DTYPES:
             raise ValueError(
-                f"`dtype` must be one of {DTYPES}; got {self.dtype_policy.name!r}"
+                f"`dtype` must be one of {DTYPES}; got {dtype if policy is None else policy.name!r}"
                 + ("" if dtype is not None else " (Keras's global dtype policy)")
                 + ". Weights must stay float32; for speed use a mixed policy."
             )
+        super().__init__(dtype=policy, **kwargs)
         image_shape, latent_dim, filters, kernel_size = _check_architecture(image_shape, latent_dim, filters,
                                                                              kernel_size)
         if likelihood not in LIKELIHOODS:
