@@ -113,6 +113,20 @@ def test_per_split_vae_memoises_and_the_key_depends_on_the_split(blobs, tmp_path
     assert per_split.trained == 2  # another split seed is another model
 
 
+def test_per_split_vae_keeps_only_the_most_recent_in_memory(blobs, tmp_path):
+    images, _ = blobs
+    per_split = PerSplitVAE(TINY, cache_dir=tmp_path, max_in_memory=1)
+    a = per_split.vae(images[:20], 0)
+    per_split.vae(images[:20], 1)  # pushes split 0's VAE out of memory
+    assert "1 VAEs in memory" in repr(per_split)
+    again = per_split.vae(images[:20], 0)
+    assert again is not a and (per_split.trained, per_split.loaded) == (2, 1)  # read back, not retrained
+    np.testing.assert_allclose(again.encode(images[:5]), a.encode(images[:5]), rtol=1e-6, atol=1e-6)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="max_in_memory"):
+            PerSplitVAE(TINY, max_in_memory=bad)
+
+
 def test_budget_in_epochs_or_images_seen():
     per_split = PerSplitVAE(TINY.replace(epochs=7, patience=3, reduce_lr_patience=2))
     fixed = per_split.split_settings(100)

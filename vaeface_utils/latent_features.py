@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import OrderedDict
 from numbers import Integral
 from pathlib import Path
 
@@ -180,6 +181,11 @@ class PerSplitVAE:
         ``vae04-<fast|full>-<key>.keras`` (and ``.json``), the key being
         :func:`vaeface_utils.training.cache_key` of the per-split settings,
         the training images, the split's seed and the fast mode.
+    max_in_memory : int, default 2
+        How many VAEs to keep in memory, the most recently used; older ones
+        are read back from the cache when needed again. A trained VAE (with
+        its optimiser and compiled training step) takes tens of MB, so
+        keeping all of notebook 04's would not fit Binder's 2 GB.
 
     Attributes
     ----------
@@ -204,7 +210,7 @@ class PerSplitVAE:
     ...                                  fit_features=per_split.fit_features("mean"))
     """
 
-    def __init__(self, settings, *, images_seen=None, cache_dir=None):
+    def __init__(self, settings, *, images_seen=None, cache_dir=None, max_in_memory=2):
         if not isinstance(settings, _training.TrainingSettings):
             raise TypeError(f"`settings` must be a TrainingSettings; got {type(settings).__name__}. "
                             "Use training.course_settings().replace(...).")
@@ -212,13 +218,17 @@ class PerSplitVAE:
                                         or images_seen < 1):
             raise ValueError(f"`images_seen` must be None or an int >= 1; got {images_seen!r}. "
                              "E.g. 30 epochs of 160 images is 4800.")
+        if isinstance(max_in_memory, bool) or not isinstance(max_in_memory, Integral) or max_in_memory < 1:
+            raise ValueError(f"`max_in_memory` must be an int >= 1; got {max_in_memory!r}. "
+                             "Use 1 to keep only the VAE in use.")
         self.settings = settings
+        self.max_in_memory = int(max_in_memory)
         self.images_seen = None if images_seen is None else int(images_seen)
         self.cache_dir = cache_dir
         self.train_seconds = {}
         self.trained = 0
         self.loaded = 0
-        self._vaes = {}
+        self._vaes = OrderedDict()  # least recently used first
 
     def __repr__(self):
         budget = f"{self.images_seen} images seen" if self.images_seen else f"{self.settings.epochs} epochs"
@@ -251,6 +261,7 @@ class PerSplitVAE:
         images_train = _training._check_images(images_train, "images_train")
         settings, key = self._key(images_train, split_seed)
         if key in self._vaes:
+            self._vaes.move_to_end(key)
             return self._vaes[key]
         folder = Path(self.cache_dir) if self.cache_dir is not None else config.cache_dir()
         path = folder / f"{CACHE_PREFIX}-{'fast' if config.fast_mode() else 'full'}-{key}.keras"
@@ -266,6 +277,8 @@ class PerSplitVAE:
             self.trained += 1
         self.train_seconds[key] = float(record["train_seconds"])
         self._vaes[key] = vae
+        while len(self._vaes) > self.max_in_memory:
+            self._vaes.popitem(last=False)
         return vae
 
     def fit_features(self, kind="mean", *, seed=0):
