@@ -447,14 +447,17 @@ print_sweep("latent_dim", by_latent, lambda latent_dim: latent_dim)
 largest, smaller = max(LATENT_DIMS), sorted(LATENT_DIMS)[-2]
 assert all(by_latent[d]["active"] <= d for d in LATENT_DIMS)
 assert all(by_latent[d]["accuracy"] > 1 / 40 for d in LATENT_DIMS)
-# Full mode: twice the dimensions buy (almost) nothing, neither in ELBO nor in recognition.
-assert FAST or by_latent[largest]["elbo"] < by_latent[smaller]["elbo"] + 20
+# Full mode: twice the dimensions buy little, in ELBO (under 2 %) and in recognition (under 2 points).
+assert FAST or by_latent[largest]["elbo"] < by_latent[smaller]["elbo"] + 0.02 * abs(by_latent[smaller]["elbo"])
 assert FAST or by_latent[largest]["accuracy"] < by_latent[smaller]["accuracy"] + 0.02
 
 # %% [markdown]
 # What to notice (full mode): 8 dimensions are too few (worse reconstructions,
-# a lower ELBO, worse recognition), but 64 are no better than 32: the ELBO
-# and the accuracy stay where they were. By the variance criterion all 64
+# a lower ELBO, worse recognition), but 64 are barely better than 32: the
+# ELBO moves by about one percent or less, the accuracy by less than two points.
+# How much exactly varies from machine to machine: on one processor core
+# instead of two, floating-point sums run in another order and the same
+# training ends somewhere slightly different. By the variance criterion all 64
 # dimensions are "active", yet each carries less KL: the model spreads about
 # the same information over more coordinates. How much a VAE *encodes* is
 # set by the data, the decoder and $\beta$, not by `latent_dim`; the course's
