@@ -1,6 +1,8 @@
 """Fast mode, seeding and where data and caches live."""
 
+import os
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,7 +48,11 @@ def test_data_home_order(monkeypatch, tmp_path):
     assert config.data_home() == tmp_path / "env"
     monkeypatch.delenv(config.DATA_ENV)
     assert config.data_home() == config.default_data_home()
-    assert config.repo_root() is not None and config.default_data_home() == config.repo_root() / "data"
+    # From a checkout the default is its data/ folder; installed elsewhere (Colab), a folder at home.
+    root = config.repo_root()
+    assert config.default_data_home() == (root / "data" if root is not None else Path.home() / "vaeface_data")
+    monkeypatch.setattr(config, "repo_root", lambda: None)
+    assert config.default_data_home() == Path.home() / "vaeface_data"
 
 
 def test_cache_dir_is_separate_and_configurable(monkeypatch, tmp_path):
@@ -58,3 +64,64 @@ def test_environment_report_names_what_the_course_needs():
     report = config.environment()
     assert report["keras"].startswith("3.") and report["keras backend"] == "tensorflow"
     assert report["fast mode"] in {"on", "off"} and int(report["cpus"]) >= 1
+
+
+def _import_keras_with_fake_tensorflow(tmp_path, body):
+    """Run config.import_keras() in a fresh Python whose `tensorflow` is a fake package."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake"
+    (fake / "tensorflow").mkdir(parents=True, exist_ok=True)
+    (fake / "tensorflow" / "__init__.py").write_text(body)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), str(Path(config.__file__).parent.parent)]),
+           "TMPDIR": str(tmp_path)}
+    code = "from vaeface_utils import config\ntry:\n    config.import_keras()\nexcept ImportError as e:\n    print('ImportError:', e)"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_import_keras_shows_the_real_cause_and_what_tensorflow_said(tmp_path):
+    run = _import_keras_with_fake_tensorflow(tmp_path, (
+        "import os\n"
+        "os.write(2, b'I0000 00:00:1.0 port.cc:153] oneDNN custom operations are on.\\n')\n"
+        "os.write(2, b'E0000 00:00:1.0 loader.cc:1] could not load libfoo.so\\n')\n"
+        "raise ImportError('libfoo.so: cannot open shared object file')\n"))
+    assert "TensorFlow could not be imported (ImportError: libfoo.so: cannot open shared object file)" in run.stdout
+    assert "could not load libfoo.so" in run.stdout and "oneDNN" not in run.stdout + run.stderr
+    assert "is not installed" not in run.stdout
+
+
+def test_import_keras_names_a_missing_tensorflow(tmp_path):
+    run = _import_keras_with_fake_tensorflow(
+        tmp_path, "raise ModuleNotFoundError(\"No module named 'tensorflow'\", name='tensorflow')\n")
+    assert "TensorFlow is not installed" in run.stdout and "pip install" in run.stdout
+
+
+def test_a_fatal_message_during_import_is_shown_on_the_next_call(tmp_path):
+    fatal = "import os\nos.write(2, b'F0000 cpu_feature_guard.cc:1] compiled to use AVX, not available\\n')\nos.abort()\n"
+    first = _import_keras_with_fake_tensorflow(tmp_path, fatal)
+    assert first.returncode != 0  # the process ended, as TensorFlow's fatal error ends it
+    second = _import_keras_with_fake_tensorflow(tmp_path, "raise ImportError('still broken')\n")
+    assert "The last attempt to import TensorFlow ended the process" in second.stderr
+    assert "compiled to use AVX, not available" in second.stderr
+
+
+@pytest.mark.parametrize("name, read", [(config.DATA_ENV, config.data_home), (config.CACHE_ENV, config.cache_dir)])
+def test_a_relative_folder_in_the_environment_is_refused_with_the_fix(monkeypatch, name, read):
+    monkeypatch.setenv(name, "somewhere/relative")
+    with pytest.raises(ValueError, match=f"{name} must be an absolute path; got 'somewhere/relative'.*PWD"):
+        read()
+
+
+def test_the_scripts_make_relative_folders_absolute(tmp_path):
+    import subprocess
+
+    snippet = Path(config.__file__).resolve().parent.parent / "scripts" / "absolute_paths.sh"
+    env = {**os.environ, "VAEFACE_DATA": "faces", "VAEFACE_CACHE": "/abs/cache"}
+    run = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{snippet}"; echo "$VAEFACE_DATA|$VAEFACE_CACHE"'],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == f"{tmp_path}/faces|/abs/cache", run.stderr
+    del env["VAEFACE_CACHE"]
+    run = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{snippet}"; echo "${{VAEFACE_CACHE-unset}}"'],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "unset", run.stderr

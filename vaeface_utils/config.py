@@ -74,9 +74,12 @@ def import_keras():
 
     TensorFlow writes lines such as "oneDNN custom operations are on" straight
     to the process's standard error while it loads, whatever its log level;
-    in a notebook they would land in the stored outputs. This silences the
-    operating system's standard error for the import only; warnings after it
-    are shown as usual.
+    in a notebook they would land in the stored outputs. So the operating
+    system's standard error goes to a file for the import only; afterwards
+    every line of it that is not TensorFlow's information or warning chatter
+    (errors, fatal messages, anything else) is written to standard error as
+    usual. If TensorFlow ends the process while it loads (a processor it was
+    not built for, say), the next call shows what it said before trying again.
 
     Returns
     -------
@@ -86,31 +89,67 @@ def import_keras():
     Raises
     ------
     ImportError
-        If TensorFlow or Keras is not installed, with the command that fixes it.
+        If TensorFlow or Keras cannot be imported: the message gives the real
+        cause (a missing package, or the error TensorFlow raised) and what
+        TensorFlow wrote while loading.
     """
     import sys
+    import tempfile
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" not in sys.modules:
+        log = Path(tempfile.gettempdir()) / f"vaeface-tensorflow-import-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
+        if log.is_file() and log.stat().st_size:
+            said = _not_chatter(log.read_text(errors="replace"))
+            if said:
+                sys.stderr.write("The last attempt to import TensorFlow ended the process. It said:\n" + said + "\n")
+                sys.stderr.flush()
         sys.stderr.flush()
         saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
+        captured = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        failure = None
         try:
-            os.dup2(devnull, 2)
+            os.dup2(captured, 2)
             import tensorflow  # noqa: F401
-        except ImportError:
-            raise ImportError(
-                "TensorFlow is not installed. Install the course's versions with "
-                "`pip install -r requirements.txt`, or `pip install tensorflow-cpu`."
-            ) from None
+        except ImportError as error:
+            failure = error
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            os.close(devnull)
+            os.close(captured)
+        said = _not_chatter(log.read_text(errors="replace"))
+        log.unlink(missing_ok=True)
+        if failure is not None:
+            missing = getattr(failure, "name", None) in ("tensorflow", "keras")
+            cause = ("TensorFlow is not installed" if missing and failure.name == "tensorflow"
+                     else f"TensorFlow could not be imported ({type(failure).__name__}: {failure})")
+            raise ImportError(
+                f"{cause}. Install the course's versions with `pip install -r requirements.txt` "
+                "(or `pip install tensorflow-cpu`) in the environment that runs this code"
+                + (f". TensorFlow said while loading:\n{said}" if said else ".")
+            ) from failure
+        if said:
+            sys.stderr.write(said + "\n")
     import keras
 
     return keras
+
+
+def _not_chatter(text):
+    """The lines of TensorFlow's start-up output that are not its INFO or WARNING log lines."""
+    kept = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        chatter = (
+            not stripped
+            or stripped.startswith("WARNING: All log messages before absl::InitializeLog()")
+            # C++ log lines: "I0000 00:00:..." / "W tensorflow/..." (information and warnings only).
+            or (len(stripped) > 1 and stripped[0] in "IW" and (stripped[1].isdigit() or stripped[1] == " "))
+        )
+        if not chatter:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -161,13 +200,36 @@ def data_home(data_home: str | os.PathLike | None = None) -> Path:
     Order: the argument, then ``VAEFACE_DATA``, then :func:`default_data_home`.
     The folder is not created and not checked here; the loaders do that and
     say what they found.
+
+    Raises
+    ------
+    ValueError
+        If ``VAEFACE_DATA`` is a relative path.
     """
     if data_home is not None:
         return Path(data_home).expanduser()
     env = os.environ.get(DATA_ENV)
     if env:
-        return Path(env).expanduser()
+        return _absolute_from_env(DATA_ENV, env)
     return default_data_home()
+
+
+def _absolute_from_env(name, value):
+    """The folder an environment variable names, which must be an absolute path.
+
+    A notebook's kernel runs in ``notebooks/``, a script wherever it was
+    started, so a relative path would name a different folder in each; it is
+    refused rather than guessed. ``scripts/course.sh`` and ``scripts/test.sh``
+    make a relative one absolute before they start anything.
+    """
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        raise ValueError(
+            f"{name} must be an absolute path; got {value!r}. Notebooks run in notebooks/, so a relative "
+            f"path would point somewhere else there. Use e.g. {name}=\"$PWD/{value}\" (or start the course "
+            "with scripts/course.sh, which does this for you)."
+        )
+    return path
 
 
 def cache_dir(create: bool = True) -> Path:
@@ -176,9 +238,14 @@ def cache_dir(create: bool = True) -> Path:
     ``VAEFACE_CACHE`` if set, else ``cache/`` inside :func:`default_data_home`
     (git-ignored). It is separate from the data folder because that one may be
     read-only (a shared copy of the faces).
+
+    Raises
+    ------
+    ValueError
+        If ``VAEFACE_CACHE`` is a relative path.
     """
     env = os.environ.get(CACHE_ENV)
-    path = Path(env).expanduser() if env else default_data_home() / "cache"
+    path = _absolute_from_env(CACHE_ENV, env) if env else default_data_home() / "cache"
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
