@@ -1,6 +1,8 @@
 """Loading the faces: both layouts, every bad input, splits and their determinism."""
 
+import inspect
 import shutil
+import urllib.error
 
 import numpy as np
 import pytest
@@ -147,6 +149,28 @@ def test_nothing_found_offline_is_one_clear_error(tmp_path, monkeypatch):
     assert "VAEFACE_DATA" in message and "data/README.md" in message
 
 
+@pytest.mark.parametrize("failure, says", [
+    (lambda: urllib.error.HTTPError("https://example.org/olivetti.mat", 403, "Forbidden", {}, None),
+     "HTTP 403 Forbidden"),
+    (lambda: urllib.error.URLError("Name or service not known"), "no connection to the download server"),
+    (lambda: TimeoutError("timed out"), "timed out"),
+])
+def test_a_failed_download_names_the_cause_and_the_manual_route(tmp_path, monkeypatch, failure, says):
+    from sklearn import datasets
+
+    def fake_fetch(**kwargs):
+        raise failure()
+
+    monkeypatch.setattr(datasets, "fetch_olivetti_faces", fake_fetch)
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    monkeypatch.setattr(config, "default_data_home", lambda: tmp_path / "home")
+    with pytest.raises(DataNotFoundError) as info:
+        load_faces()
+    message = str(info.value)
+    assert says in message and "att_faces.zip" in message
+    assert str(tmp_path / "home" / "orl_faces" / "s1" / "1.pgm") in message and "VAEFACE_DATA" in message
+
+
 def test_olivetti_cache_is_read_without_network(tmp_path, monkeypatch):
     """scikit-learn's cached copy is used when no ORL folder is found."""
     from sklearn import datasets
@@ -158,9 +182,11 @@ def test_olivetti_cache_is_read_without_network(tmp_path, monkeypatch):
         target = np.repeat(np.arange(40), 10)
 
     calls = []
+    real_signature = inspect.signature(datasets.fetch_olivetti_faces)
 
-    def fake_fetch(data_home, download_if_missing, n_retries):
-        calls.append((data_home, download_if_missing))
+    def fake_fetch(**kwargs):
+        real_signature.bind(**kwargs)  # fails as the installed scikit-learn would, on an argument it lacks
+        calls.append((kwargs["data_home"], kwargs["download_if_missing"]))
         return Bunch
 
     monkeypatch.setattr(datasets, "fetch_olivetti_faces", fake_fetch)

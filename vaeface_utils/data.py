@@ -48,6 +48,7 @@ __all__ = [
     "load_faces",
     "load_orl",
     "load_olivetti",
+    "manual_route",
     "verify_orl_checksums",
     "split_per_identity",
     "repeated_splits",
@@ -373,13 +374,38 @@ def load_olivetti(*, data_home=None, size=(64, 64), download_if_missing: bool = 
         bunch = fetch_olivetti_faces(data_home=str(home), download_if_missing=download_if_missing, n_retries=1)
     except OSError as error:  # includes URLError and "data not found" from scikit-learn
         raise DataNotFoundError(
-            f"scikit-learn's Olivetti faces are not cached in {home} and could not be downloaded "
-            f"({type(error).__name__}: {error})."
+            f"scikit-learn's Olivetti faces are not cached in {home} and could not be downloaded: "
+            f"{_download_failure(error)}. {manual_route()}"
         ) from error
     finally:
         socket.setdefaulttimeout(previous)
     description = "Olivetti faces (scikit-learn's 64x64 copy of the AT&T/ORL database): 400 images of 40 people"
     return _finish(bunch.images.astype(np.float32), bunch.target, size, description, "olivetti")
+
+
+def _download_failure(error: OSError) -> str:
+    """What went wrong with a download, in words a student can act on."""
+    from urllib.error import HTTPError, URLError
+
+    if isinstance(error, HTTPError):
+        return (f"the server answered HTTP {error.code} {error.reason} for {error.url} (the host sometimes "
+                "refuses automated downloads; trying again later may work)")
+    if isinstance(error, URLError):
+        return f"no connection to the download server ({error.reason}); is this machine offline or behind a proxy?"
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return "the download timed out"
+    return f"{type(error).__name__}: {error}"
+
+
+def manual_route() -> str:
+    """How to get the faces by hand, with the folder to unpack them into on this machine."""
+    target = config.default_data_home() / "orl_faces"
+    return (
+        "To get the faces by hand, download the AT&T/ORL archive (att_faces.zip, also called orl_faces.zip; "
+        "linked from https://cam-orl.co.uk/facedatabase.html and kept by many data set mirrors) and unpack it "
+        f"so that {target / 's1' / '1.pgm'} exists, or unpack it anywhere and set {config.DATA_ENV} to the "
+        "folder that holds orl_faces/. See data/README.md."
+    )
 
 
 # --------------------------------------------------------------------------
@@ -444,10 +470,8 @@ def load_faces(path: str | os.PathLike | None = None, *, data_home=None, size=(6
         raise DataNotFoundError(
             "No face data found. Looked for the ORL folder in: " + "; ".join(looked)
             + f"; then for scikit-learn's Olivetti copy: {error} "
-            "Fix one of: (a) unpack the AT&T/ORL archive so that data/orl_faces/s1/1.pgm exists; "
-            f"(b) set {config.DATA_ENV} to a folder that holds orl_faces/; "
-            "(c) pass load_faces(path=...); (d) run once with network access so that "
-            "scikit-learn can download and cache its copy. See data/README.md."
+            "Or pass load_faces(path=...), or run once with network access so that "
+            "scikit-learn can download and cache its copy."
         ) from None
 
 
