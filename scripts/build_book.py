@@ -13,7 +13,10 @@ are left out; each page instead links to Colab, Binder and the notebook file
 in its header. Links between notebooks (``NN_name.ipynb``) point at their
 pages; links to other files in the repository point at them on GitHub (the
 URL in ``[project.urls]`` of pyproject.toml). Equations are typeset by MathJax
-from its CDN when the reader is online, and show as TeX otherwise.
+2.7 from the book's own copy (``_build/book/mathjax/``, taken from the
+``jupyter-server-mathjax`` package that requirements.txt installs), so a page
+needs no network: offline, behind a classroom proxy, or copied with its
+folder.
 
 Command line (from the repository root)::
 
@@ -115,6 +118,8 @@ def _rewrite_links(body, names, repository, folder=NOTEBOOKS):
         if re.match(r"^([a-z][a-z0-9+.-]*:|#|//)", target, re.I):
             return match.group(0)  # absolute URL, data URI or an anchor on this page
         path, _, anchor = target.partition("#")
+        if path.startswith(f"{MATHJAX_FOLDER}/"):
+            return match.group(0)  # the book's own copy of MathJax
         if Path(path).name in names:
             new = page_name(path) + (f"#{anchor}" if anchor else "")
         else:
@@ -151,12 +156,37 @@ def _nav(position, previous, following, name, repository):
     return f'<nav class="book-nav {position}">' + "\n".join(links) + "</nav>"
 
 
+MATHJAX_FOLDER = "mathjax"
+# The configuration jupyter-server-mathjax ships (HTML-CSS output), plus Safe mode, as nbconvert uses.
+MATHJAX_URL = f"{MATHJAX_FOLDER}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def mathjax_source():
+    """The folder holding MathJax 2.7 (``MathJax.js``), from the jupyter-server-mathjax package.
+
+    Raises
+    ------
+    ImportError
+        If jupyter-server-mathjax is not installed, with the command that installs it.
+    """
+    try:
+        import jupyter_server_mathjax
+    except ImportError as error:
+        raise ImportError("The book serves MathJax from the package jupyter-server-mathjax, which is not "
+                          "installed: pip install -r requirements.txt (or pip install jupyter-server-mathjax).") from error
+    folder = Path(jupyter_server_mathjax.__file__).parent / "static"
+    if not (folder / "MathJax.js").is_file():
+        raise ImportError(f"jupyter-server-mathjax has no MathJax.js in {folder}; reinstall it.")
+    return folder
+
+
 def _exporter():
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[DictLoader({"book_page.html.j2": _PAGE_TEMPLATE})],
         template_file="book_page.html.j2",
         embed_images=True,
+        mathjax_url=MATHJAX_URL,
     )
     exporter.register_preprocessor(
         TagRemovePreprocessor(
@@ -224,9 +254,11 @@ def build_book(out=DEFAULT_OUT, notebooks=NOTEBOOKS):
     """
     out, paths = Path(out), notebook_paths(notebooks)
     repository = launch_cells.repository_url()
+    mathjax = mathjax_source()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    shutil.copytree(mathjax, out / MATHJAX_FOLDER)
     names = {p.name for p in paths}
     exporter = _exporter()
     entries = []

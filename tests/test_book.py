@@ -164,3 +164,14 @@ def test_no_machine_paths_in_the_book(book):
         text = path.read_text(encoding="utf-8")
         for machine_path in (str(ROOT), str(book), "/tmp/"):
             assert machine_path not in text, f"{path.name} contains the machine path {machine_path}"
+
+
+def test_maths_comes_from_the_books_own_mathjax(book, pages):
+    """No page loads a script from the network: MathJax is copied into the book."""
+    assert (book / "mathjax" / "MathJax.js").is_file()
+    assert (book / "mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
+    for name, page in pages.items():
+        scripts = [target for tag, key, target in page.links if tag == "script"]
+        assert not [s for s in scripts if _is_external(s)], f"{name} loads scripts from the network: {scripts}"
+        if name != "index.html":
+            assert "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" in scripts, f"{name}: {scripts}"
