@@ -1,0 +1,181 @@
+"""Each notebook's run time and peak memory, as a Binder user would meet them.
+
+Run from the repository root after ``scripts/setup.sh``, with ``VAEFACE_DATA``
+set as in the README::
+
+    .venv/bin/python benchmarks/notebook_resources.py --one-core   # Binder: 1 CPU
+    .venv/bin/python benchmarks/notebook_resources.py --fast 00 01  # some notebooks, fast mode
+
+Every notebook runs top to bottom in a fresh kernel, in ``notebooks/`` (as
+JupyterLab runs it), in the full mode unless ``--fast``, with an empty model
+cache (a new ``VAEFACE_CACHE``) unless ``--cache DIR`` is given, so that the
+time includes training as a first-time student meets it. Nothing is written
+back into the notebooks.
+
+Memory is the peak resident set size of the kernel and every process it
+starts, summed, sampled every 0.2 s; the kernel's own high-water mark
+(``VmHWM``) is read at the end as a check. mybinder.org gives a session 2 GB.
+``--one-core`` pins the kernel to one processor (like ``taskset -c 0``), and
+TensorFlow and NumPy size their thread pools from it. Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+BINDER_LIMIT_MIB = 2048
+
+
+def _children(pid):
+    """``pid`` and all its descendants, from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def _rss_mib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class _PeakSampler(threading.Thread):
+    def __init__(self, pid, every=0.2):
+        super().__init__(daemon=True)
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self._done = threading.Event()
+
+    def sample(self):
+        self.peak = max(self.peak, _rss_mib(_children(self.pid)))
+
+    def run(self):
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.every)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+_HIGH_WATER = (
+    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+)
+
+
+def run_notebook(path, timeout=3600, keep=None):
+    """Execute one notebook in a fresh kernel; return wall seconds and peak MiB.
+
+    The row also names the cells that raised the peak most (``top_cells``:
+    cell index, MiB added, the cell's first line). With ``keep`` (a folder),
+    the executed notebook is written there.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    with client.setup_kernel():
+        pid = client.km.provisioner.process.pid
+        sampler = _PeakSampler(pid)
+        sampler.start()
+        start, error, rises = time.perf_counter(), None, []
+        try:
+            for index, cell in enumerate(notebook.cells):
+                before = sampler.peak
+                client.execute_cell(cell, index)
+                sampler.sample()
+                if sampler.peak > before and cell.cell_type == "code":
+                    rises.append((index, round(sampler.peak - before), cell.source.split("\n")[0][:60]))
+        except CellExecutionError as failure:
+            error = f"cell {index} failed: {failure.ename}: {failure.evalue}".strip()
+        finally:
+            wall = time.perf_counter() - start
+            peak = sampler.stop()
+        probe = nbformat.v4.new_code_cell(_HIGH_WATER)
+        notebook.cells.append(probe)
+        client.execute_cell(probe, len(notebook.cells) - 1)
+        kernel_hwm = int(probe.outputs[0]["text"].strip()) / 1024
+        notebook.cells.pop()
+    if keep is not None:
+        nbformat.write(notebook, Path(keep) / Path(path).name)
+    return {"notebook": Path(path).name, "wall_s": round(wall, 1), "peak_mib": round(max(peak, kernel_hwm)),
+            "kernel_hwm_mib": round(kernel_hwm), "error": error,
+            "top_cells": sorted(rises, key=lambda r: -r[1])[:3]}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("prefixes", nargs="*", help="notebook numbers to run, e.g. 00 03 (default: all)")
+    parser.add_argument("--one-core", action="store_true", help="pin the kernel to one processor")
+    parser.add_argument("--fast", action="store_true", help="the fast mode (VAEFACE_FAST=1)")
+    parser.add_argument("--cache", type=Path, help="model cache to use (default: a new, empty one)")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON to this file")
+    parser.add_argument("--keep", type=Path, help="write the executed notebooks into this folder")
+    args = parser.parse_args(argv)
+    if not sys.platform.startswith("linux"):
+        parser.error("this benchmark reads /proc and runs on Linux only")
+
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if args.prefixes:
+        paths = [p for p in paths if p.name[:2] in args.prefixes]
+        if not paths:
+            parser.error(f"no notebook starts with {' or '.join(args.prefixes)}")
+    if args.one_core:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # the kernel inherits it
+    os.environ["VAEFACE_FAST"] = "1" if args.fast else "0"
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="vaeface-cache-"))
+    os.environ["VAEFACE_CACHE"] = str(cache.resolve())
+
+    cores = len(os.sched_getaffinity(0))
+    print(f"{'fast' if args.fast else 'full'} mode, {cores} core{'s' * (cores > 1)}, "
+          f"{'given' if args.cache else 'empty'} model cache")
+    print(f"{'notebook':<36}{'wall':>9}{'peak memory':>14}")
+    rows = []
+    for path in paths:
+        row = run_notebook(path, keep=args.keep)
+        rows.append(row)
+        flag = "  over Binder's 2 GB" if row["peak_mib"] > BINDER_LIMIT_MIB else ""
+        print(f"{row['notebook']:<36}{row['wall_s'] / 60:>7.1f} min{row['peak_mib']:>9} MiB{flag}", flush=True)
+        for index, added, first_line in row["top_cells"]:
+            print(f"  cell {index:>3}: +{added} MiB  {first_line}")
+        if row["error"]:
+            print(f"  stopped: {row['error']}", flush=True)
+    total = sum(r["wall_s"] for r in rows)
+    print(f"{'all':<36}{total / 60:>7.1f} min{max(r['peak_mib'] for r in rows):>9} MiB (largest)")
+    if args.json:
+        args.json.write_text(json.dumps({"cores": cores, "fast": args.fast, "notebooks": rows}, indent=1) + "\n")
+    return 1 if any(r["error"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
