@@ -2,10 +2,12 @@
 # Set up (see setup.sh), then open the course in JupyterLab at notebook 00.
 # Extra arguments go to JupyterLab, e.g. `bash scripts/course.sh --port 8889`.
 set -euo pipefail
+# shellcheck source=scripts/absolute_paths.sh
+. "$(dirname "${BASH_SOURCE[0]}")/absolute_paths.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-extra=()
 if [ "$(id -u)" = 0 ]; then
-    extra+=(--allow-root)  # JupyterLab refuses to start as root without it (containers, cloud machines)
+    # JupyterLab refuses to start as root without it (containers, cloud machines).
+    set -- --allow-root "$@"
 fi
-exec .venv/bin/jupyter lab notebooks/00_start_here.ipynb "${extra[@]}" "$@"
+exec .venv/bin/jupyter lab notebooks/00_start_here.ipynb "$@"

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # Create .venv (once) and install the pinned course requirements into it.
-# Sourced by course.sh and test.sh; safe to run again (it only tops up).
+# Run by course.sh and test.sh; safe to run again (it only tops up).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The pinned versions (requirements.txt) are tested on Python 3.11 and have
+# wheels for 3.11 to 3.13; TensorFlow 2.21 has none for older or newer ones.
 python=${PYTHON:-python3}
 if ! command -v "$python" >/dev/null 2>&1; then
-    echo "error: $python not found. Install Python 3.10-3.13 (Debian: apt-get install python3)." >&2
+    echo "error: $python not found. Install Python 3.11 (3.12 and 3.13 work too): python.org, or Debian/Ubuntu: apt-get install python3; then run this again (or set PYTHON=/path/to/python3.11)." >&2
+    exit 1
+fi
+version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+case "$version" in
+    3.11 | 3.12 | 3.13) ;;
+    *)
+        echo "error: $python is Python $version; the course needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 has no other wheels). Install one (python.org, pyenv, or your system's packages) and run again with PYTHON=/path/to/python3.11." >&2
+        exit 1 ;;
+esac
+if [ "$(uname -s)" = Darwin ] && [ "$(uname -m)" = x86_64 ]; then
+    echo "error: TensorFlow 2.21 has no wheels for Intel Macs. Use Colab or Binder (see the README), or a Linux or Apple-silicon machine." >&2
     exit 1
 fi
 if [ ! -x .venv/bin/python ]; then
@@ -25,3 +38,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.txt
+
+# JupyterLab's defaults for this environment: no "get notified about Jupyter
+# news?" question at a student's first start, and no update checks.
+settings=.venv/share/jupyter/lab/settings
+mkdir -p "$settings"
+cat > "$settings/overrides.json" <<'JSON'
+{
+  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}
+}
+JSON

@@ -3,11 +3,24 @@
 # the package's unit tests, the jupytext pairs, and every notebook under nbval.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/test_data.py`.
 set -euo pipefail
+# shellcheck source=scripts/absolute_paths.sh
+. "$(dirname "${BASH_SOURCE[0]}")/absolute_paths.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 # The browser tests (tests/test_browser.py) need Chromium and chromedriver.
 # Install Debian's when we can; otherwise say that those tests will be skipped.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+# Ubuntu's chromium is a snap (/snap/bin/chromium, or a script that starts
+# the snap), which cannot read the tests' private profile folders.
+is_snap() {
+    found=$(command -v "$1" 2>/dev/null) || return 1
+    case "$found:$(readlink -f "$found")" in
+        /snap/* | *:/snap/* | *:*/bin/snap) return 0 ;;
+    esac
+    [ "$(head -c 2 "$found")" = "#!" ] && grep -qs "snap" "$found"
+}
+if is_snap chromium || is_snap chromium-browser; then
+    echo "note: chromium here is a snap, which cannot use the browser tests' private profile folders, so they will be skipped (install Debian's chromium or Google Chrome, or set VAEFACE_CHROMIUM)."
+elif ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "Installing Debian's chromium and chromium-driver for the browser tests ..."
         if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
