@@ -559,6 +559,11 @@ class VAE(keras.Model):
                 "Remove `loss=...`; use `beta` and `likelihood` to change it."
             )
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
+        if self.built:
+            # Create the optimiser's slot variables now, eagerly. Created inside the first compiled
+            # step instead, each gets a lazily initialised variable whose tf.cond branches TensorFlow
+            # keeps alive after the model is gone: tens of MB per trained model.
+            self.optimizer.build(self.trainable_variables)
 
     def compile_from_config(self, config):
         """Re-compile when loading, and build the optimizer so that its saved state can be restored."""
