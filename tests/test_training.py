@@ -7,6 +7,8 @@ or two epochs keep each test to seconds on a CPU.
 import dataclasses
 import json
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -211,6 +213,46 @@ def test_a_changed_split_data_or_mode_misses_the_cache(faces, split, tmp_path, m
     monkeypatch.setenv(config.FAST_ENV, "1")
     fast = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     assert fast != base and fast.name.startswith("vae-fast-")
+
+
+def test_changed_model_code_or_library_versions_miss_the_cache(faces, split, tmp_path, monkeypatch):
+    """The key covers the code that trains the model and the libraries it runs on, not just the settings."""
+    from importlib import metadata
+
+    base = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base  # stable
+
+    # The model's code, changed by one comment line: a copy of the package with model.py edited.
+    package = Path(training.__file__).resolve().parent
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in training.CODE_FILES:
+        (copy / name).write_bytes((package / name).read_bytes())
+    (copy / "model.py").write_text((package / "model.py").read_text() + "\n# a change\n")
+    real_code = training.code_fingerprint()["code"]
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "__file__", str(copy / "training.py"))
+        assert training.code_fingerprint()["code"] != real_code
+        assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
+
+    # Another Keras (or TensorFlow) version.
+    real_version = metadata.version
+
+    def version(name):
+        return "3.99.0" if name == "keras" else real_version(name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(metadata, "version", version)
+        assert training.code_fingerprint()["keras"] == "3.99.0"
+        assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
+    assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base
+
+
+def test_code_fingerprint_names_what_it_covers():
+    fingerprint = training.code_fingerprint()
+    assert set(fingerprint) == {"package", "code", "keras", "tensorflow", "cache_version"}
+    assert fingerprint["tensorflow"][0].isdigit() and fingerprint["keras"].startswith("3.")
+    assert len(fingerprint["code"]) == 16
 
 
 def test_a_changed_setting_trains_a_new_model(faces, split, tmp_path):

@@ -272,7 +272,7 @@ class PerSplitVAE:
             vae, history = _training.train_vae(images_train, images_train, settings)
             record = {"settings": settings.to_dict(), "split_seed": int(split_seed), "n_train": len(images_train),
                       "fast": config.fast_mode(), "train_seconds": float(sum(history["seconds"])),
-                      "history": history}
+                      "code": _training.code_fingerprint(), "history": history}
             _save(path, vae, record)
             self.trained += 1
         self.train_seconds[key] = float(record["train_seconds"])

@@ -46,6 +46,8 @@ __all__ = [
     "ProgressLine",
     "train_vae",
     "TrainedVAE",
+    "CODE_FILES",
+    "code_fingerprint",
     "cache_key",
     "cache_path",
     "load_or_train_vae",
@@ -53,8 +55,10 @@ __all__ = [
 
 #: Ways of feeding images to ``fit``: NumPy arrays, or a ``tf.data`` pipeline with prefetching.
 PIPELINES = ("arrays", "tf.data")
-#: Bumped when the training code changes in a way that changes trained models, so that old caches miss.
+#: Bumped to make every old cache miss for a reason the fingerprint below cannot see.
 CACHE_VERSION = 1
+#: The modules whose code decides what a trained model is: their source is hashed into every cache key.
+CODE_FILES = ("model.py", "training.py", "elbo.py")
 #: Per-epoch entries of the history returned by :func:`train_vae` (all in nats per image, but the last two).
 HISTORY_KEYS = ("loss", "reconstruction_loss", "kl", "val_loss", "val_reconstruction_loss", "val_kl",
                 "learning_rate", "seconds")
@@ -469,12 +473,48 @@ def _resolve_data(faces, split):
     return faces, split
 
 
+def _installed_version(*names):
+    """The installed version of the first of ``names`` that is installed, or "none"."""
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "none"
+
+
+def code_fingerprint() -> dict:
+    """What, besides settings and data, decides the model that training produces.
+
+    Returns
+    -------
+    dict of str to str
+        ``package``: this package's version; ``code``: the SHA-256 (16 hex
+        digits) of the source of :data:`CODE_FILES`; ``keras`` and
+        ``tensorflow``: the installed versions (of ``tensorflow`` or
+        ``tensorflow-cpu``); ``cache_version``: :data:`CACHE_VERSION`.
+    """
+    from . import __version__
+
+    folder = Path(__file__).resolve().parent
+    code = hashlib.sha256()
+    for name in CODE_FILES:
+        code.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return {"package": __version__, "code": code.hexdigest()[:16], "keras": _installed_version("keras"),
+            "tensorflow": _installed_version("tensorflow", "tensorflow-cpu"), "cache_version": str(CACHE_VERSION)}
+
+
 def cache_key(settings: TrainingSettings, images_train, images_val, *, split_seed=None, fast=None) -> str:
     """A 16-hex-digit hash of everything that determines the trained model.
 
     It covers the settings, the training and validation images themselves
     (so the split's indices, the image size and the data's source), the
-    split's seed, the fast mode and :data:`CACHE_VERSION`.
+    split's seed, the fast mode, and :func:`code_fingerprint`: the package's
+    version, a hash of the model and training code, and the Keras and
+    TensorFlow versions. So a cached model is used only by the code and
+    libraries that would train exactly it; anything else trains afresh.
 
     Parameters
     ----------
@@ -493,7 +533,7 @@ def cache_key(settings: TrainingSettings, images_train, images_val, *, split_see
     fast = config.fast_mode() if fast is None else bool(fast)
     payload = {"settings": settings.to_dict(), "train": _digest(images_train), "val": _digest(images_val),
                "split_seed": None if split_seed is None else int(split_seed), "fast": fast,
-               "version": CACHE_VERSION}
+               "code": code_fingerprint()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -593,6 +633,7 @@ def load_or_train_vae(settings: TrainingSettings | None = None, *, split=None, f
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(path, vae.save)
     record = {"settings": settings.to_dict(), "split_seed": int(split.seed), "fast": config.fast_mode(),
-              "n_train": int(len(split.train)), "n_val": int(len(split.val)), "history": history}
+              "n_train": int(len(split.train)), "n_val": int(len(split.val)), "code": code_fingerprint(),
+              "history": history}
     _write_atomically(history_path, lambda p: p.write_text(json.dumps(record, indent=1)))
     return TrainedVAE(vae, history, path, False)
