@@ -254,8 +254,11 @@ plt.show()
 # its distance to the test faces of the other 39 people.
 
 # %% tags=["nbval-ignore-output"]
+from sklearn.metrics import pairwise_distances
+
 flat_rec, flat_test = reconstructions.reshape(len(x_test), -1), x_test.reshape(len(x_test), -1)
-distances = np.sqrt(((flat_rec[:, None, :] - flat_test[None, :, :]) ** 2).mean(axis=-1))  # (reconstruction, face)
+# Root mean squared difference of every (reconstruction, face) pair: the Euclidean distance over sqrt(pixels).
+distances = pairwise_distances(flat_rec, flat_test) / np.sqrt(flat_test.shape[1])
 own = np.diag(distances)
 other_people = identity_test[:, None] != identity_test[None, :]
 nearest_other = np.where(other_people, distances, np.inf).min(axis=1)
