@@ -24,9 +24,10 @@ if [ -z "$want" ]; then
     exit 1
 fi
 python=""
-for candidate in "python$want" "$(pyenv root 2>/dev/null)/versions/$want"*/bin/python"$want" \
-                 "$HOME/.pyenv/versions/$want"*/bin/python"$want"; do
-    if command -v "$candidate" >/dev/null 2>&1; then
+# pyenv's own installs first: its shim on PATH fails unless that version is activated.
+for candidate in "$(pyenv root 2>/dev/null)/versions/$want"*/bin/python"$want" \
+                 "$HOME/.pyenv/versions/$want"*/bin/python"$want" "python$want"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c "import sys" >/dev/null 2>&1; then
         python=$(command -v "$candidate")
         break
     fi

@@ -116,7 +116,7 @@ def test_a_relative_folder_in_the_environment_is_refused_with_the_fix(monkeypatc
 def test_the_scripts_make_relative_folders_absolute(tmp_path):
     import subprocess
 
-    snippet = Path(config.__file__).resolve().parent.parent / "scripts" / "absolute_paths.sh"
+    snippet = Path(__file__).resolve().parent.parent / "scripts" / "absolute_paths.sh"
     env = {**os.environ, "VAEFACE_DATA": "faces", "VAEFACE_CACHE": "/abs/cache"}
     run = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{snippet}"; echo "$VAEFACE_DATA|$VAEFACE_CACHE"'],
                          cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -16,7 +16,7 @@ from sklearn.svm import LinearSVC
 
 from vaeface_utils import recognition as R
 from vaeface_utils.checks import recognition as check
-from vaeface_utils.data import DataNotFoundError, load_faces, split_per_identity
+from vaeface_utils.data import load_faces, split_per_identity
 
 
 @pytest.fixture
@@ -521,12 +521,12 @@ def test_check_equal_error_rate():
 # --------------------------------------------------------------------------- the real faces
 
 
-def test_eigenfaces_1nn_on_orl_5_5_beats_85_percent():
-    """Eigenfaces + 1-NN on ORL 64x64, 5/5, 3 seeds; the literature reports about 89.5 %."""
-    try:
-        faces = load_faces(download_if_missing=False)
-    except DataNotFoundError:
-        pytest.skip("ORL faces not found: set VAEFACE_DATA to a folder holding orl_faces/ (see data/README.md)")
+def test_eigenfaces_1nn_on_orl_5_5_beats_85_percent(orl_path):
+    """Eigenfaces + 1-NN on ORL 64x64, 5/5, 3 seeds; the literature reports about 89.5 %.
+
+    ``orl_path`` (conftest.py) skips without the faces, except in CI, where it fails.
+    """
+    faces = load_faces(orl_path)
     result = R.evaluate_identification(faces.images, faces.identity, features=R.Eigenfaces(50),
                                        classifier="1nn-euclidean", n_train=5, n_splits=3, seed=0)
     assert result.mean > 0.85, result

@@ -758,7 +758,9 @@ class VAE(keras.Model):
         n : int
         seed : int, optional
             Seed of NumPy's generator for the codes; the same seed gives the
-            same images.
+            same images. ``None`` draws fresh noise from the operating system
+            every call, which :func:`vaeface_utils.config.seed_everything`
+            does not fix: pass a seed wherever a result must repeat.
 
         Returns
         -------
@@ -790,7 +792,8 @@ class VAE(keras.Model):
         x : array_like of float, shape (n, H, W, 1)
         seed : int, optional
             Seed of NumPy's generator for the noise ``eps`` (drawn batch by
-            batch, each of shape (batch, latent_dim)).
+            batch, each of shape (batch, latent_dim)). ``None`` draws fresh
+            noise every call, not fixed by ``seed_everything``.
         batch_size : int, default 256
 
         Returns
@@ -828,6 +831,8 @@ class VAE(keras.Model):
         seed : int, optional
             Seed of NumPy's generator for the noise; eps is drawn for one
             chunk of images at a time, with shape (K, chunk, latent_dim).
+            ``None`` draws fresh noise every call, not fixed by
+            ``seed_everything``.
         max_decodes : int, default 2048
             At most this many images are decoded at once (bounds memory:
             about ``max_decodes * H * W * 16`` bytes).
