@@ -20,7 +20,11 @@ NOTEBOOKS_WITHOUT_FACES = {"01_elbo_derivation.ipynb"}
 def _find_orl():
     from vaeface_utils import config
 
-    for home in (config.data_home(), config.default_data_home()):
+    try:
+        homes = (config.data_home(), config.default_data_home())
+    except ValueError as error:  # a relative VAEFACE_DATA: say so once, not in a traceback
+        raise pytest.UsageError(str(error)) from None
+    for home in homes:
         if (home / "orl_faces" / "s1").is_dir():
             return home / "orl_faces"
     return None

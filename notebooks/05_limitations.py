@@ -454,7 +454,7 @@ assert FAST or by_latent[largest]["accuracy"] < by_latent[smaller]["accuracy"] +
 # %% [markdown]
 # What to notice (full mode): 8 dimensions are too few (worse reconstructions,
 # a lower ELBO, worse recognition), but 64 are barely better than 32: the
-# ELBO moves by about one percent or less, the accuracy by less than two points.
+# ELBO moves by less than two percent, the accuracy by less than two points.
 # How much exactly varies from machine to machine: on one processor core
 # instead of two, floating-point sums run in another order and the same
 # training ends somewhere slightly different. By the variance criterion all 64

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by course.sh and test.sh before they change folder: a relative
 # VAEFACE_DATA or VAEFACE_CACHE is made absolute from where the command was
 # typed, so that notebooks (which run in notebooks/) and tests find the same
@@ -5,7 +6,7 @@
 for vaeface_var in VAEFACE_DATA VAEFACE_CACHE; do
     vaeface_value=$(eval "printf '%s' \"\${$vaeface_var:-}\"")
     case "$vaeface_value" in
-        "" | /*) ;;
+        "" | /* | "~"*) ;;  # unset, absolute, or ~ (which Python expands)
         *)
             eval "$vaeface_var=\"\$PWD/\$vaeface_value\""
             export "${vaeface_var?}"

@@ -48,8 +48,9 @@ rm -rf "$venv"
 pip_quiet() { "$venv/bin/python" -m pip --quiet --disable-pip-version-check "$@"; }
 pip_quiet install -r "$versions"
 
-# What the Colab cell runs, with this checkout in place of the repository URL.
-pip_quiet install "vaeface-utils @ file://$PWD"
+# What the Colab cell runs (pip install "vaeface-utils @ git+<repository>@main"),
+# with this checkout's committed HEAD in place of the repository on GitHub.
+pip_quiet install "vaeface-utils @ git+file://$PWD@$(git rev-parse HEAD)"
 
 # The test tools, held to Colab's versions so that they cannot move them.
 pip_quiet install -c "$versions" pytest nbclient
@@ -80,4 +81,4 @@ EOF
 bash scripts/unit_tests.sh "$venv/bin/python"
 # Colab's old ipykernel warns at every kernel start that Python 3.13's frozen
 # modules confuse its debugger; the kernels here are not debugged.
-PYDEVD_DISABLE_FILE_VALIDATION=1 VAEFACE_FAST=1 "$venv/bin/python" benchmarks/notebook_resources.py --fast
+PYDEVD_DISABLE_FILE_VALIDATION=1 VAEFACE_FAST=1 "$venv/bin/python" benchmarks/course_time.py --fast

@@ -11,11 +11,15 @@ if ! command -v "$python" >/dev/null 2>&1; then
     echo "error: $python not found. Install Python 3.11 (3.12 and 3.13 work too): python.org, or Debian/Ubuntu: apt-get install python3; then run this again (or set PYTHON=/path/to/python3.11)." >&2
     exit 1
 fi
-version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+checked=$python
+if [ -x .venv/bin/python ]; then
+    checked=.venv/bin/python  # an existing environment is topped up with its own Python
+fi
+version=$("$checked" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 case "$version" in
     3.11 | 3.12 | 3.13) ;;
     *)
-        echo "error: $python is Python $version; the course needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 has no other wheels). Install one (python.org, pyenv, or your system's packages) and run again with PYTHON=/path/to/python3.11." >&2
+        echo "error: $checked is Python $version; the course needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 has no other wheels). Install one (python.org, pyenv, or your system's packages) and run again with PYTHON=/path/to/python3.11 (delete .venv first if it was made with another Python)." >&2
         exit 1 ;;
 esac
 if [ "$(uname -s)" = Darwin ] && [ "$(uname -m)" = x86_64 ]; then

@@ -12,11 +12,12 @@ bash scripts/setup.sh
 # Ubuntu's chromium is a snap (/snap/bin/chromium, or a script that starts
 # the snap), which cannot read the tests' private profile folders.
 is_snap() {
+    [ "$(uname -s)" = Linux ] || return 1
     found=$(command -v "$1" 2>/dev/null) || return 1
-    case "$found:$(readlink -f "$found")" in
+    case "$found:$(readlink -f "$found" 2>/dev/null)" in
         /snap/* | *:/snap/* | *:*/bin/snap) return 0 ;;
     esac
-    [ "$(head -c 2 "$found")" = "#!" ] && grep -qs "snap" "$found"
+    [ "$(head -c 2 "$found")" = "#!" ] && grep -qsE "/snap/|snap run" "$found"
 }
 if is_snap chromium || is_snap chromium-browser; then
     echo "note: chromium here is a snap, which cannot use the browser tests' private profile folders, so they will be skipped (install Debian's chromium or Google Chrome, or set VAEFACE_CHROMIUM)."

@@ -76,7 +76,7 @@ def _is_snap(path):
         return True
     with contextlib.suppress(OSError):
         head = path.read_bytes()[:4096]
-        return head.startswith(b"#!") and b"snap" in head
+        return head.startswith(b"#!") and (b"/snap/" in head or b"snap run" in head)
     return False
 
 
@@ -246,7 +246,13 @@ def test_notebook_00_runs_in_jupyterlab(browser, orl_path):
     with _jupyterlab(orl_path.parent) as (base, token, log_tail):
         browser.get(f"{base}/lab/tree/{NOTEBOOK}?reset&token={token}")
         _wait(browser, lambda d: d.execute_script(_NOTEBOOK_READY), f"{NOTEBOOK} is open with an idle kernel")
-        time.sleep(3)  # JupyterLab asks about news a moment after it starts, if it asks
+        # The environment's defaults turn the news question off (scripts/setup.sh, binder/postBuild) ...
+        url = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            defaults = json.load(response)["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false", f"news setting: {defaults['fetchNews']}"
+        # ... and no question shows (without them it appears within a second or two of the start).
+        time.sleep(3)
         news = [text for text in browser.execute_script(
             "return Array.from(document.querySelectorAll('.Toastify__toast, .jp-Notification-Toast'))"
             ".map((t) => t.innerText)") if "news" in text.lower()]

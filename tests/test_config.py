@@ -102,7 +102,7 @@ def test_a_fatal_message_during_import_is_shown_on_the_next_call(tmp_path):
     first = _import_keras_with_fake_tensorflow(tmp_path, fatal)
     assert first.returncode != 0  # the process ended, as TensorFlow's fatal error ends it
     second = _import_keras_with_fake_tensorflow(tmp_path, "raise ImportError('still broken')\n")
-    assert "The last attempt to import TensorFlow ended the process" in second.stderr
+    assert "An earlier attempt to import TensorFlow ended its process" in second.stderr
     assert "compiled to use AVX, not available" in second.stderr
 
 
@@ -125,3 +125,14 @@ def test_the_scripts_make_relative_folders_absolute(tmp_path):
     run = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{snippet}"; echo "${{VAEFACE_CACHE-unset}}"'],
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "unset", run.stderr
+
+
+def test_another_error_during_import_shows_what_tensorflow_said_and_is_not_called_a_crash(tmp_path):
+    broken = ("import os\nos.write(2, b'E0000 00:00:1.0 proto.cc:1] descriptor mismatch\\n')\n"
+              "raise AttributeError('module has no attribute Descriptor')\n")
+    first = _import_keras_with_fake_tensorflow(tmp_path, broken)
+    assert "AttributeError: module has no attribute Descriptor" in first.stderr  # raised as it was
+    assert "descriptor mismatch" in first.stderr
+    second = _import_keras_with_fake_tensorflow(tmp_path, "raise ImportError('still broken')\n")
+    assert "ended its process" not in second.stderr
+    assert not list(tmp_path.glob("vaeface-tensorflow-import-*"))  # nothing left behind

@@ -9,6 +9,7 @@ Every notebook reads these at the top, in its parameters cell::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -98,42 +99,77 @@ def import_keras():
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    fix = ("Install it in the environment that runs this code: `pip install -r requirements.txt` in a "
+           "checkout of the course (on Colab TensorFlow comes preinstalled: restart the runtime instead)")
     if "tensorflow" not in sys.modules:
-        log = Path(tempfile.gettempdir()) / f"vaeface-tensorflow-import-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
-        if log.is_file() and log.stat().st_size:
-            said = _not_chatter(log.read_text(errors="replace"))
-            if said:
-                sys.stderr.write("The last attempt to import TensorFlow ended the process. It said:\n" + said + "\n")
-                sys.stderr.flush()
+        _report_crashed_import()
         sys.stderr.flush()
+        handle, log = tempfile.mkstemp(prefix="vaeface-tensorflow-import-", suffix=".log")
+        marker = _crash_marker()
+        with contextlib.suppress(OSError):
+            marker.unlink()
+        with contextlib.suppress(OSError):
+            fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.write(fd, log.encode())
+            os.close(fd)
         saved = os.dup(2)
-        captured = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         failure = None
         try:
-            os.dup2(captured, 2)
+            os.dup2(handle, 2)
             import tensorflow  # noqa: F401
-        except ImportError as error:
+        except BaseException as error:  # noqa: BLE001 - shown below with what TensorFlow said, then re-raised
             failure = error
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            os.close(captured)
-        said = _not_chatter(log.read_text(errors="replace"))
-        log.unlink(missing_ok=True)
-        if failure is not None:
-            missing = getattr(failure, "name", None) in ("tensorflow", "keras")
-            cause = ("TensorFlow is not installed" if missing and failure.name == "tensorflow"
+            os.close(handle)
+            said = _not_chatter(Path(log).read_text(errors="replace"))
+            for path in (Path(log), marker):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if isinstance(failure, ImportError):
+            missing = getattr(failure, "name", None) == "tensorflow"
+            cause = ("TensorFlow is not installed" if missing
                      else f"TensorFlow could not be imported ({type(failure).__name__}: {failure})")
-            raise ImportError(
-                f"{cause}. Install the course's versions with `pip install -r requirements.txt` "
-                "(or `pip install tensorflow-cpu`) in the environment that runs this code"
-                + (f". TensorFlow said while loading:\n{said}" if said else ".")
-            ) from failure
+            raise ImportError(f"{cause}. {fix}" + (f". TensorFlow said while loading:\n{said}" if said else ".")) \
+                from failure
         if said:
             sys.stderr.write(said + "\n")
-    import keras
-
+        if failure is not None:
+            raise failure
+    try:
+        import keras
+    except ImportError as error:
+        raise ImportError(f"Keras 3 could not be imported ({type(error).__name__}: {error}). {fix}.") from error
     return keras
+
+
+def _crash_marker():
+    """A file naming the capture of an import of TensorFlow in progress; left behind if it ended the process."""
+    import tempfile
+
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"vaeface-tensorflow-import-{user}.inprogress"
+
+
+def _report_crashed_import():
+    """If an earlier import of TensorFlow ended its process, show what TensorFlow said then."""
+    import sys
+
+    marker = _crash_marker()
+    try:
+        if marker.is_symlink():
+            return
+        log = Path(marker.read_text().strip())
+        said = _not_chatter(log.read_text(errors="replace"))
+    except OSError:
+        return
+    for path in (log, marker):
+        with contextlib.suppress(OSError):
+            path.unlink()
+    if said:
+        sys.stderr.write("An earlier attempt to import TensorFlow ended its process. It said:\n" + said + "\n")
+        sys.stderr.flush()
 
 
 def _not_chatter(text):

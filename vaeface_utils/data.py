@@ -373,9 +373,10 @@ def load_olivetti(*, data_home=None, size=(64, 64), download_if_missing: bool = 
     try:
         bunch = fetch_olivetti_faces(data_home=str(home), download_if_missing=download_if_missing, n_retries=1)
     except OSError as error:  # includes URLError and "data not found" from scikit-learn
+        why = (f"could not be downloaded: {_download_failure(error)}" if download_if_missing
+               else "no download was tried (download_if_missing=False)")
         raise DataNotFoundError(
-            f"scikit-learn's Olivetti faces are not cached in {home} and could not be downloaded: "
-            f"{_download_failure(error)}. {manual_route()}"
+            f"scikit-learn's Olivetti faces are not cached in {home}, and {why}. {manual_route()}"
         ) from error
     finally:
         socket.setdefaulttimeout(previous)
@@ -470,8 +471,8 @@ def load_faces(path: str | os.PathLike | None = None, *, data_home=None, size=(6
         raise DataNotFoundError(
             "No face data found. Looked for the ORL folder in: " + "; ".join(looked)
             + f"; then for scikit-learn's Olivetti copy: {error} "
-            "Or pass load_faces(path=...), or run once with network access so that "
-            "scikit-learn can download and cache its copy."
+            "Or pass load_faces(path=...), or let scikit-learn download and cache its copy "
+            "(a machine with network access; try again later if its host refused)."
         ) from None
 
 

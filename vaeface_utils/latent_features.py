@@ -183,9 +183,9 @@ class PerSplitVAE:
         the training images, the split's seed and the fast mode.
     max_in_memory : int, default 2
         How many VAEs to keep in memory, the most recently used; older ones
-        are read back from the cache when needed again. A trained VAE (with
-        its optimiser and compiled training step) takes tens of MB, so
-        keeping all of notebook 04's would not fit Binder's 2 GB.
+        are read back from the cache when needed again. Each trained VAE
+        kept (with its optimiser and compiled steps) holds on to memory that
+        notebook 04, with dozens of them, cannot spare on Binder (2 GB).
 
     Attributes
     ----------

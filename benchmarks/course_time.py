@@ -1,16 +1,23 @@
-"""Each notebook's run time and peak memory, as a Binder user would meet them.
+"""How long the course takes, notebook by notebook: wall time, the share of it
+spent training, and peak memory, as a student (or a Binder session) meets them.
 
 Run from the repository root after ``scripts/setup.sh``, with ``VAEFACE_DATA``
 set as in the README::
 
-    .venv/bin/python benchmarks/notebook_resources.py --one-core   # Binder: 1 CPU
-    .venv/bin/python benchmarks/notebook_resources.py --fast 00 01  # some notebooks, fast mode
+    .venv/bin/python benchmarks/course_time.py              # the full course, all cores
+    .venv/bin/python benchmarks/course_time.py --one-core   # as on Binder: 1 CPU
+    .venv/bin/python benchmarks/course_time.py --fast 00 01  # some notebooks, fast mode
 
 Every notebook runs top to bottom in a fresh kernel, in ``notebooks/`` (as
 JupyterLab runs it), in the full mode unless ``--fast``, with an empty model
 cache (a new ``VAEFACE_CACHE``) unless ``--cache DIR`` is given, so that the
 time includes training as a first-time student meets it. Nothing is written
 back into the notebooks.
+
+Training time is the time spent in ``keras.Model.fit`` (every model the
+course trains goes through it), measured by wrapping it in the kernel before
+the first cell runs; that first step also imports TensorFlow, which every
+notebook does anyway, and its time counts.
 
 Memory is the peak resident set size of the kernel and every process it
 starts, summed, sampled every 0.2 s; the kernel's own high-water mark
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -32,7 +40,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -89,9 +97,42 @@ class _PeakSampler(threading.Thread):
         return self.peak
 
 
-_HIGH_WATER = (
-    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+_TIME_TRAINING = """
+import time as _vaeface_time
+from vaeface_utils import config as _vaeface_config
+
+_vaeface_keras = _vaeface_config.import_keras()
+_vaeface_fit = _vaeface_keras.Model.fit
+_vaeface_training_seconds = [0.0]
+
+
+def _vaeface_timed_fit(self, *args, **kwargs):
+    start = _vaeface_time.perf_counter()
+    try:
+        return _vaeface_fit(self, *args, **kwargs)
+    finally:
+        _vaeface_training_seconds[0] += _vaeface_time.perf_counter() - start
+
+
+_vaeface_keras.Model.fit = _vaeface_timed_fit
+"""
+
+# The kernel's own high-water mark of resident memory (kB), and the seconds spent training.
+_PROBE = (
+    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], "
+    "_vaeface_training_seconds[0])"
 )
+
+
+def _execute_extra(client, notebook, source):
+    """Run ``source`` in the notebook's kernel as a cell that is not part of the notebook."""
+    cell = nbformat.v4.new_code_cell(source)
+    notebook.cells.append(cell)  # nbclient writes a cell's results back at its index
+    try:
+        client.execute_cell(cell, len(notebook.cells) - 1)
+    finally:
+        notebook.cells.pop()
+    return cell
 
 
 def run_notebook(path, timeout=3600, keep=None):
@@ -108,8 +149,9 @@ def run_notebook(path, timeout=3600, keep=None):
         pid = client.km.provisioner.process.pid
         sampler = _PeakSampler(pid)
         sampler.start()
-        start, error, rises = time.perf_counter(), None, []
+        start, error, rises, index = time.perf_counter(), None, [], -1
         try:
+            _execute_extra(client, notebook, _TIME_TRAINING)
             for index, cell in enumerate(notebook.cells):
                 before = sampler.peak
                 client.execute_cell(cell, index)
@@ -118,17 +160,22 @@ def run_notebook(path, timeout=3600, keep=None):
                     rises.append((index, round(sampler.peak - before), cell.source.split("\n")[0][:60]))
         except CellExecutionError as failure:
             error = f"cell {index} failed: {failure.ename}: {failure.evalue}".strip()
+        except CellTimeoutError:
+            error = f"cell {index} ran past the {timeout} s limit"
+        except DeadKernelError:
+            error = f"the kernel died in cell {index} (out of memory?)"
         finally:
             wall = time.perf_counter() - start
             peak = sampler.stop()
-        probe = nbformat.v4.new_code_cell(_HIGH_WATER)
-        notebook.cells.append(probe)
-        client.execute_cell(probe, len(notebook.cells) - 1)
-        kernel_hwm = int(probe.outputs[0]["text"].strip()) / 1024
-        notebook.cells.pop()
+        kernel_hwm, training = 0.0, None
+        if error is None:
+            probe = _execute_extra(client, notebook, _PROBE)
+            high_water, training = probe.outputs[0]["text"].split()
+            kernel_hwm, training = int(high_water) / 1024, float(training)
     if keep is not None:
         nbformat.write(notebook, Path(keep) / Path(path).name)
-    return {"notebook": Path(path).name, "wall_s": round(wall, 1), "peak_mib": round(max(peak, kernel_hwm)),
+    return {"notebook": Path(path).name, "wall_s": round(wall, 1),
+            "training_s": None if training is None else round(training, 1), "peak_mib": round(max(peak, kernel_hwm)),
             "kernel_hwm_mib": round(kernel_hwm), "error": error,
             "top_cells": sorted(rises, key=lambda r: -r[1])[:3]}
 
@@ -155,23 +202,33 @@ def main(argv=None):
     os.environ["VAEFACE_FAST"] = "1" if args.fast else "0"
     cache = args.cache or Path(tempfile.mkdtemp(prefix="vaeface-cache-"))
     os.environ["VAEFACE_CACHE"] = str(cache.resolve())
+    try:
+        return _run_all(args, paths)
+    finally:
+        if args.cache is None:
+            shutil.rmtree(cache, ignore_errors=True)
 
+
+def _run_all(args, paths):
     cores = len(os.sched_getaffinity(0))
     print(f"{'fast' if args.fast else 'full'} mode, {cores} core{'s' * (cores > 1)}, "
           f"{'given' if args.cache else 'empty'} model cache")
-    print(f"{'notebook':<36}{'wall':>9}{'peak memory':>14}")
+    print(f"{'notebook':<36}{'wall':>9}{'training':>10}{'peak memory':>14}")
     rows = []
     for path in paths:
         row = run_notebook(path, keep=args.keep)
         rows.append(row)
         flag = "  over Binder's 2 GB" if row["peak_mib"] > BINDER_LIMIT_MIB else ""
-        print(f"{row['notebook']:<36}{row['wall_s'] / 60:>7.1f} min{row['peak_mib']:>9} MiB{flag}", flush=True)
+        share = f"{row['training_s'] / row['wall_s']:.0%}" if row["training_s"] is not None else "?"
+        print(f"{row['notebook']:<36}{row['wall_s'] / 60:>7.1f} min{share:>10}{row['peak_mib']:>9} MiB{flag}",
+              flush=True)
         for index, added, first_line in row["top_cells"]:
             print(f"  cell {index:>3}: +{added} MiB  {first_line}")
         if row["error"]:
             print(f"  stopped: {row['error']}", flush=True)
     total = sum(r["wall_s"] for r in rows)
-    print(f"{'all':<36}{total / 60:>7.1f} min{max(r['peak_mib'] for r in rows):>9} MiB (largest)")
+    trained = sum(r["training_s"] or 0 for r in rows)
+    print(f"{'all':<36}{total / 60:>7.1f} min{trained / total:>10.0%}{max(r['peak_mib'] for r in rows):>9} MiB (largest)")
     if args.json:
         args.json.write_text(json.dumps({"cores": cores, "fast": args.fast, "notebooks": rows}, indent=1) + "\n")
     return 1 if any(r["error"] for r in rows) else 0
