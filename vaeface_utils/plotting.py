@@ -86,10 +86,15 @@ def curves(history: dict, keys, *, ax=None, xlabel: str = "epoch", ylabel: str =
     Returns
     -------
     matplotlib Axes
+
+    Raises
+    ------
+    ValueError
+        If a key is not in ``history``.
     """
     missing = [k for k in keys if k not in history]
     if missing:
-        raise KeyError(f"{missing} not in the history; it has {sorted(history)}.")
+        raise ValueError(f"{missing} not in the history; it has {sorted(history)}. Pick `keys` from those.")
     ax = _new_axes(ax, figsize=(6, 4))
     for key in keys:
         values = np.asarray(history[key], dtype=float)
