@@ -20,8 +20,8 @@ the first cell runs; that first step also imports TensorFlow, which every
 notebook does anyway, and its time counts.
 
 Memory is the peak resident set size of the kernel and every process it
-starts, summed, sampled every 0.2 s; the kernel's own high-water mark
-(``VmHWM``) is read at the end as a check. mybinder.org gives a session 2 GB.
+starts, summed, sampled every 0.2 s (psutil); the kernel's own high-water
+mark (``getrusage``) is read at the end as a check. mybinder.org gives a session 2 GB.
 ``--one-core`` pins the kernel to one processor (like ``taskset -c 0``), and
 TensorFlow and NumPy size their thread pools from it. Linux only.
 """
@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil  # installed with IPython and ipykernel
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -47,44 +48,25 @@ NOTEBOOKS = ROOT / "notebooks"
 BINDER_LIMIT_MIB = 2048
 
 
-def _children(pid):
-    """``pid`` and all its descendants, from /proc."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(parents.get(current, []))
-    return found
-
-
-def _rss_mib(pids):
+def _tree_rss_mib(kernel):
+    """Resident memory of ``kernel`` (a psutil.Process) and every process it started, in MiB."""
     total = 0
-    for pid in pids:
+    for process in [kernel, *kernel.children(recursive=True)]:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
+            total += process.memory_info().rss
+        except psutil.Error:  # ended meanwhile
             continue
-    return total / 1024
+    return total / 2**20
 
 
 class _PeakSampler(threading.Thread):
     def __init__(self, pid, every=0.2):
         super().__init__(daemon=True)
-        self.pid, self.every, self.peak = pid, every, 0.0
+        self.kernel, self.every, self.peak = psutil.Process(pid), every, 0.0
         self._done = threading.Event()
 
     def sample(self):
-        self.peak = max(self.peak, _rss_mib(_children(self.pid)))
+        self.peak = max(self.peak, _tree_rss_mib(self.kernel))
 
     def run(self):
         while not self._done.is_set():
@@ -117,10 +99,10 @@ def _vaeface_timed_fit(self, *args, **kwargs):
 _vaeface_keras.Model.fit = _vaeface_timed_fit
 """
 
-# The kernel's own high-water mark of resident memory (kB), and the seconds spent training.
+# The kernel's own high-water mark of resident memory (kB on Linux), and the seconds spent training.
 _PROBE = (
-    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], "
-    "_vaeface_training_seconds[0])"
+    "import resource; "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, _vaeface_training_seconds[0])"
 )
 
 
@@ -190,7 +172,7 @@ def main(argv=None):
     parser.add_argument("--keep", type=Path, help="write the executed notebooks into this folder")
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux"):
-        parser.error("this benchmark reads /proc and runs on Linux only")
+        parser.error("this benchmark runs on Linux only (processor affinity; getrusage in kB)")
 
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if args.prefixes:

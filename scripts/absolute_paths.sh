@@ -3,14 +3,12 @@
 # VAEFACE_DATA or VAEFACE_CACHE is made absolute from where the command was
 # typed, so that notebooks (which run in notebooks/) and tests find the same
 # folder. vaeface_utils refuses relative ones with a message saying so.
-for vaeface_var in VAEFACE_DATA VAEFACE_CACHE; do
-    vaeface_value=$(eval "printf '%s' \"\${$vaeface_var:-}\"")
-    case "$vaeface_value" in
-        "" | /* | "~"*) ;;  # unset, absolute, or ~ (which Python expands)
-        *)
-            eval "$vaeface_var=\"\$PWD/\$vaeface_value\""
-            export "${vaeface_var?}"
-            ;;
-    esac
-done
-unset vaeface_var vaeface_value
+# Unset, absolute and ~ paths (which Python expands) are left as they are.
+case "${VAEFACE_DATA:-}" in
+    "" | /* | "~"*) ;;
+    *) export VAEFACE_DATA="$PWD/$VAEFACE_DATA" ;;
+esac
+case "${VAEFACE_CACHE:-}" in
+    "" | /* | "~"*) ;;
+    *) export VAEFACE_CACHE="$PWD/$VAEFACE_CACHE" ;;
+esac

@@ -45,10 +45,5 @@ fi
 
 # JupyterLab's defaults for this environment: no "get notified about Jupyter
 # news?" question at a student's first start, and no update checks.
-settings=.venv/share/jupyter/lab/settings
-mkdir -p "$settings"
-cat > "$settings/overrides.json" <<'JSON'
-{
-  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}
-}
-JSON
+mkdir -p .venv/share/jupyter/lab/settings
+cp scripts/jupyterlab_overrides.json .venv/share/jupyter/lab/settings/overrides.json

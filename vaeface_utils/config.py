@@ -26,6 +26,7 @@ __all__ = [
     "default_data_home",
     "data_home",
     "cache_dir",
+    "installed_version",
     "environment",
     "import_keras",
 ]
@@ -287,6 +288,22 @@ def cache_dir(create: bool = True) -> Path:
     return path
 
 
+def installed_version(*names):
+    """The installed version of the first of ``names`` that is installed, or None.
+
+    >>> installed_version("no-such-package", "numpy") == np.__version__
+    True
+    """
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
 def environment() -> dict:
     """What the course runs on: versions, processors, the fast mode.
 
@@ -301,13 +318,9 @@ def environment() -> dict:
         ``fast mode``.
     """
     import platform
-    from importlib import metadata
 
     def version(name):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "not installed"
+        return installed_version(name) or "not installed"
 
     report = {"python": platform.python_version(), "numpy": np.__version__}
     try:

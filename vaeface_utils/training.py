@@ -473,18 +473,6 @@ def _resolve_data(faces, split):
     return faces, split
 
 
-def _installed_version(*names):
-    """The installed version of the first of ``names`` that is installed, or "none"."""
-    from importlib import metadata
-
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "none"
-
-
 def code_fingerprint() -> dict:
     """What, besides settings and data, decides the model that training produces.
 
@@ -502,8 +490,10 @@ def code_fingerprint() -> dict:
     code = hashlib.sha256()
     for name in CODE_FILES:
         code.update(name.encode() + b"\0" + (folder / name).read_bytes())
-    return {"package": __version__, "code": code.hexdigest()[:16], "keras": _installed_version("keras"),
-            "tensorflow": _installed_version("tensorflow", "tensorflow-cpu"), "cache_version": str(CACHE_VERSION)}
+    return {"package": __version__, "code": code.hexdigest()[:16],
+            "keras": config.installed_version("keras") or "none",
+            "tensorflow": config.installed_version("tensorflow", "tensorflow-cpu") or "none",
+            "cache_version": str(CACHE_VERSION)}
 
 
 def cache_key(settings: TrainingSettings, images_train, images_val, *, split_seed=None, fast=None) -> str:
