@@ -362,6 +362,10 @@ def test_mixed_precision_trains_saves_and_loads(x, dtype, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
     assert loaded.dtype_policy.name == dtype and loaded.get_config() == vae.get_config()
     assert np.array_equal(loaded.encode(x), vae.encode(x))
+    # the optimizer's state (moments, loss scale) comes back too, variable for variable
+    saved, restored = vae.optimizer.variables, loaded.optimizer.variables
+    assert len(restored) == len(saved)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(saved, restored))
 
 
 def test_the_global_dtype_policy_is_used_and_checked():

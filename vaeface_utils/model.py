@@ -566,11 +566,8 @@ class VAE(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def compile_from_config(self, config):
-        """Re-compile when loading, and build the optimizer so that its saved state can be restored."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
+        """Re-compile when loading; :meth:`compile` builds the optimizer, so its saved state can be restored."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
 
     # -- the maths, in tensors -------------------------------------------
 
