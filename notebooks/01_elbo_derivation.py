@@ -31,8 +31,8 @@
 # - the training objective with the right sign, over both parameter sets;
 # - why the reparameterisation trick matters, measured as gradient variance;
 # - the closed-form KL term, the Bernoulli and Gaussian decoder likelihoods
-#   (what binary cross-entropy and MSE really compute), nats per image and
-#   bits per dimension;
+#   (what binary cross-entropy and MSE really compute, and why cross-entropy on
+#   grey values is not a likelihood), nats per image and bits per dimension;
 # - the importance-weighted bound $\mathcal L_K$, which closes the gap to $\log p(x)$;
 # - what the blog article "VAE for face recognition" gets wrong, each point
 #   with the cell that shows it.
@@ -139,6 +139,32 @@ x, z_true = ppca_sample(params, 1, rng=SEED)  # one observation, shape (1, D)
 print("x =", x.round(3), "  generated from z =", z_true.round(3))
 
 # %% [markdown]
+# **Erratum 5.** The article says (§3.2, step 2) "解码器的输入层应该是与原始输入数据$x$相同的形状。",
+# "the decoder's input layer should have the same shape as the original input
+# data $x$". It is the decoder's **output** that has the shape of $x$; its
+# input is a code $z$, with the shape of the latent space. The article's own
+# code agrees with this and not with its text: it calls
+# `reconstructed = decoder(z)`, and its decoder ends in
+# `x = tf.reshape(x, (-1, 28, 28))`. In the toy model the decoder's mean is
+# $W z + \mu$:
+
+# %%
+def decoder_mean(z):
+    """E[x | z] = W z + mu for codes z of shape (n, latent_dim); returns shape (n, D)."""
+    return z @ params.W.T + params.mean
+
+
+latent_dim, n_dims = params.W.shape[1], params.W.shape[0]
+print(f"decoder input: z of shape {z_true.shape} (latent_dim = {latent_dim}); "
+      f"output: shape {decoder_mean(z_true).shape}, the shape of x (D = {n_dims})")
+try:
+    decoder_mean(x)  # an input of the shape of x, as the article's text says
+except ValueError as error:
+    print(f"an input of the shape of x, {x.shape}: {type(error).__name__}; "
+          f"the decoder takes codes of length {latent_dim}, not {n_dims}")
+assert decoder_mean(z_true).shape == x.shape and z_true.shape[1] == latent_dim != x.shape[1]
+
+# %% [markdown]
 # Now the marginal likelihood, three ways: by brute force,
 # $\log p(x) = \log \int p(x \mid z)\, p(z)\, dz$ as a sum over a fine grid of
 # $z$ (in log space, with `logsumexp`); from the closed form
@@ -243,8 +269,9 @@ print(f"the article's formula is short by           {outside_form - inside_form:
 assert abs(inside_form - elbo_prior_q) < 1e-9 and inside_form < outside_form
 
 # %% [markdown]
-# What to notice: the article's formula is 3.5 nats short of $\log p(x)$ for
-# this $x$, and it is exactly the ELBO of an "encoder" that ignores $x$.
+# What to notice: the article's formula falls short of $\log p(x)$ for this
+# $x$ by the last amount printed, and it is exactly the ELBO of an "encoder"
+# that ignores $x$.
 
 # %% [markdown]
 # ## 3. Second derivation: an exact identity
@@ -384,6 +411,40 @@ assert np.allclose(elbo_from_samples(log_px_given_z, log_pz, log_qz), reading_2)
 print("elbo() and elbo_from_samples() agree with the inline formulas")
 
 # %% [markdown]
+# **Erratum 6.** Of the KL term the article says (§3.2)
+# "其中，$KL(q_\theta(z|x) || p(z))$是KL散度，用于衡量编码器与真实分布之间的差距。",
+# "where $KL(q_\theta(z|x) || p(z))$ is the KL divergence, used to measure the
+# gap between the encoder and the true distribution". It measures the distance
+# from $q(z \mid x)$ to the **prior** $p(z)$, the same $\mathcal N(0, I)$ for
+# every $x$. The gap between the encoder and the true posterior is another
+# KL, $\mathrm{KL}(q \,\|\, p(z \mid x)) = \log p(x) - \mathrm{ELBO}$
+# (section 3), and no term of the ELBO computes it. Both, for the poor $q$ of
+# section 2 and for the true posterior itself:
+
+# %%
+print(f"{'q(z|x)':<30}{'KL(q || p(z))':>15}{'KL(q || p(z|x)) = log p(x) - ELBO':>36}  (nats)")
+kl_to_prior_of, gap_of = {}, {}
+for label, m, lv in (("N(0.5, 0.5^2) of section 2", q_mean, q_log_var),
+                     ("the true posterior p(z | x)", post_mean, math.log(post_var))):
+    kl_to_prior_of[label] = kl_diag_gaussian_standard([[m]], [[lv]])[0]
+    gap_of[label] = kl_diag_gaussians([[m]], [[lv]], [post_mean], [math.log(post_var)])[0]
+    elbo_of_q = ppca_elbo(x, params, np.array([[m]]), np.array([[lv]]))[0]
+    assert abs(log_px - elbo_of_q - gap_of[label]) < 1e-10  # the identity of section 3
+    print(f"{label:<30}{kl_to_prior_of[label]:>15.4f}{gap_of[label]:>36.4f}")
+
+# %% [markdown]
+# What to notice: the true posterior has no gap at all, yet its KL to the
+# prior is not zero, and is even larger than that of the poor $q$, whose gap
+# is large. The KL to the prior is the price every useful encoder pays for
+# moving away from the prior; it does not say how far the encoder is from
+# the truth.
+
+# %%
+poor, exact = kl_to_prior_of.keys()
+assert gap_of[exact] == 0.0 and gap_of[poor] > 1.0
+assert kl_to_prior_of[exact] > kl_to_prior_of[poor] > 0.0
+
+# %% [markdown]
 # ## 5. The training objective: maximise, over θ and φ
 #
 # The data set's log-likelihood $\sum_i \log p_\theta(x_i)$ is what we want
@@ -396,12 +457,28 @@ print("elbo() and elbo_from_samples() agree with the inline formulas")
 # \qquad\text{equivalently}\qquad
 # \min_{\theta, \phi}\ \underbrace{-\sum_i \mathrm{ELBO}(x_i;\ \theta, \phi)}_{\text{the loss}}.$$
 #
-# Raising the ELBO over $\phi$ shrinks $\mathrm{KL}(q \| p(z \mid x))$ (the
-# bound tightens); raising it over $\theta$ raises $\log p_\theta(x)$ (the
-# model improves).
+# By section 3, $\mathrm{ELBO} = \log p_\theta(x) - \mathrm{KL}\big(q_\phi(z \mid x) \,\|\, p_\theta(z \mid x)\big)$,
+# and only the KL depends on $\phi$. So raising the ELBO over $\phi$ can only
+# shrink that KL: the bound tightens. Over $\theta$ both terms move. A step
+# that raises the ELBO may raise $\log p_\theta(x)$, but it may instead
+# shrink the KL, by bending the model's posterior $p_\theta(z \mid x)$
+# towards $q$, even at the cost of $\log p_\theta(x)$. Raising the ELBO over
+# $\theta$ is therefore not guaranteed to improve the model: it favours
+# decoders whose posteriors the encoder can match. The end of this section
+# shows a step over $\theta$ that lowers $\log p_\theta(x)$.
 #
-# **Erratum 3.** The article writes $\min_\theta \mathbb E[\log p(x \mid z) - \mathrm{KL}]$:
-# the wrong direction, and over the decoder only. We run both on 100
+# **Erratum 3.** The article writes (§3.2, step 3) "训练：通过最小化下列目标函数来训练编码器和解码器：",
+# "training: train the encoder and the decoder by minimising the following
+# objective function:"
+#
+# $$\min_\theta \mathbb{E}_{z \sim q_\theta(z|x)} [\log p_\theta(x|z) - KL(q_\theta(z|x) || p(z))]$$
+#
+# One $\theta$ stands in both $q_\theta$ and $p_\theta$, so this minimum is
+# over both networks, as the sentence says. Two things are wrong. The
+# **sign**: the bracket is the ELBO, and minimising it has no solution. And
+# **one symbol for two networks**: the encoder and the decoder have separate
+# parameters, $\phi$ and $\theta$, and they do different things to the bound
+# (above). We run both directions, each over both parameter sets, on 100
 # observations of the toy model. The decoder's $\theta$ is the matrix $W$
 # (with $\mu$ and $\sigma^2$ held at their maximum-likelihood values) and
 # $\phi$ holds a mean and a log-variance of $q$ per observation. The
@@ -474,6 +551,47 @@ assert np.all(np.diff(maximised) > -1e-9) and abs(maximised[-1] - best_log_lik) 
 assert minimised[-1] < -1e6
 
 # %% [markdown]
+# ### A step over $\theta$ alone can lower $\log p_\theta(x)$
+#
+# The joint run reached the maximum-likelihood decoder because here the
+# Gaussian family of $q$ contains the model's exact posterior, so $\phi$
+# could close the gap. Now hold the encoder fixed at an imperfect $q$ and
+# move $\theta$ alone. Start from the maximum-likelihood decoder, the best
+# model there is, with $q$ at that model's posterior means and three times
+# its posterior variance (the "variance x 3" row of section 3), and ascend the
+# ELBO over $\theta$ only:
+
+# %%
+m_fixed, post_cov_ml = ppca_posterior(x_data, ml)
+lv_fixed = np.full_like(m_fixed, math.log(3.0 * post_cov_ml[0, 0]))  # too wide; phi is not trained
+W = ml.W.copy()
+theta_only = []  # (step, ELBO, log p_theta(x), KL(q || p_theta(z|x))), summed over the 100 observations
+for step in range(101):
+    model_log_lik = ppca_log_likelihood(x_data, PPCAParams(ml.mean, W, ml.sigma2)).sum()
+    elbo_value = total_elbo(W, m_fixed, lv_fixed)
+    theta_only.append((step, elbo_value, model_log_lik, model_log_lik - elbo_value))
+    W = W + 0.002 * elbo_gradients(W, m_fixed, lv_fixed)[0]  # a step over theta only
+theta_only = np.array(theta_only)
+print(f"{'step':>6}{'ELBO':>12}{'log p_theta(x)':>17}{'KL(q || p_theta(z|x))':>24}"
+      "   (nats, summed over 100 observations)")
+for step, elbo_value, model_log_lik, kl_gap in theta_only[[0, 1, 2, 5, 20, 100]]:
+    print(f"{step:>6.0f}{elbo_value:>12.2f}{model_log_lik:>17.2f}{kl_gap:>24.2f}")
+
+# %% [markdown]
+# What to notice: every step raises the ELBO, yet $\log p_\theta(x)$ falls
+# from its maximum. The whole gain, and more, comes from the KL: the decoder
+# bends its posterior towards the fixed $q$. With a neural decoder the
+# encoder's family never contains every posterior, so this pull is always
+# there, and the decoder that maximises the ELBO is in general not the one
+# that maximises the likelihood.
+
+# %%
+elbo_path, log_lik_path, kl_path = theta_only[:, 1], theta_only[:, 2], theta_only[:, 3]
+assert np.all(np.diff(elbo_path) > -1e-9) and elbo_path[-1] > elbo_path[0] + 1.0  # the ELBO rises
+assert abs(log_lik_path[0] - best_log_lik) < 1e-9 and log_lik_path[-1] < log_lik_path[0] - 1.0  # the model gets worse
+assert kl_path[-1] < kl_path[0] - (elbo_path[-1] - elbo_path[0])  # the KL fell by more than the ELBO rose
+
+# %% [markdown]
 # ## 6. The reparameterisation trick, measured
 #
 # Training needs the gradient of $\mathbb E_{q_\phi}[f(z)]$ with respect to
@@ -485,6 +603,12 @@ assert minimised[-1] < -1e6
 # - **reparameterisation:** write $z = m + s\,\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$,
 #   so $\nabla_m \mathbb E_\varepsilon[f(m + s\varepsilon)] = \mathbb E_\varepsilon[f'(m + s\varepsilon)]$;
 #   it uses the derivative of $f$, which a network provides by backpropagation.
+#
+# The score-function estimator has a standard remedy for its variance: since
+# $\mathbb E_q[\nabla_m \log q(z)] = 0$, any constant $b$ (a **baseline**) may be
+# subtracted from $f$ without bias, $\mathbb E_q\big[(f(z) - b)\, (z - m) / s^2\big]$.
+# We use $b = f(m)$, the decoder's log-likelihood at $q$'s mean: one extra
+# evaluation, and it does not depend on the samples.
 #
 # For the toy decoder the exact gradient is $W^\top (x - \mu - W m) / \sigma^2$. We draw
 # each estimator many times at each sample size $S$ and measure its variance.
@@ -506,6 +630,7 @@ def f_prime(z):
 
 
 s = math.exp(0.5 * q_log_var)
+baseline = f(np.array(q_mean))  # b = f(m): a constant, independent of the samples
 rng = np.random.default_rng(SEED)
 rows = []
 for n_samples in GRAD_SAMPLE_SIZES:
@@ -513,35 +638,55 @@ for n_samples in GRAD_SAMPLE_SIZES:
     z_draws = q_mean + s * eps_draws
     reparam = f_prime(z_draws).mean(axis=1)
     score = (f(z_draws) * (z_draws - q_mean) / s**2).mean(axis=1)
-    rows.append((n_samples, reparam.mean(), reparam.var(), score.mean(), score.var()))
-print(f"exact gradient: {exact_gradient:.4f} nats per unit of m")
-print(f"{'S':>6}{'reparam mean':>14}{'reparam var':>13}{'score mean':>12}{'score var':>12}{'var ratio':>11}")
-for n_samples, rm, rv, sm, sv in rows:
-    print(f"{n_samples:>6}{rm:>14.3f}{rv:>13.4f}{sm:>12.3f}{sv:>12.2f}{sv / rv:>11.0f}")
+    score_baseline = ((f(z_draws) - baseline) * (z_draws - q_mean) / s**2).mean(axis=1)
+    rows.append((n_samples, reparam.mean(), reparam.var(), score.mean(), score.var(),
+                 score_baseline.mean(), score_baseline.var()))
+print(f"exact gradient: {exact_gradient:.4f} nats per unit of m;  baseline b = f(m) = {baseline:.4f} nats")
+print(f"{'':>5} |{'mean of the estimates':^27}|{'variance of the estimates':^27}|{'variance ratios':^27}")
+print(f"{'S':>5} |{'reparam':>9}{'score':>9}{'score-b':>9}|{'reparam':>9}{'score':>9}{'score-b':>9}"
+      f"|{'score/reparam':>14}{'score/(score-b)':>16}")
+for n_samples, rm, rv, sm, sv, bm, bv in rows:
+    print(f"{n_samples:>5} |{rm:>9.3f}{sm:>9.3f}{bm:>9.3f}|{rv:>9.4f}{sv:>9.2f}{bv:>9.2f}"
+          f"|{sv / rv:>14.1f}{sv / bv:>16.2f}")
+baseline_gain = np.mean([row[4] / row[6] for row in rows])
+print(f"with the baseline, REINFORCE's variance falls {baseline_gain:.1f}x (mean over S); it stays "
+      f"{np.mean([row[6] / row[2] for row in rows]):.1f}x the reparameterisation's")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 sizes = [row[0] for row in rows]
 ax.loglog(sizes, [row[2] for row in rows], "o-", label="reparameterisation")
 ax.loglog(sizes, [row[4] for row in rows], "s-", label="score function (REINFORCE)")
+ax.loglog(sizes, [row[6] for row in rows], "^--", label="score function with baseline b = f(m)")
 ax.set(xlabel="samples per estimate S", ylabel="variance, (nats per unit of m)²",
-       title=f"Toy model, one observation: variance of two estimates of the gradient\n"
+       title=f"Toy model, one observation: variance of three estimates of the gradient\n"
              f"of E_q[log p(x|z)] with respect to q's mean ({N_GRAD_REPEATS} repeats per S)")
 ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# What to notice: both estimators are centred on the exact gradient, both
-# variances fall like $1/S$, but the score-function estimator's is far larger
-# at every $S$: it needs more than ten times as many samples for the same precision.
-# The reparameterisation
-# trick is what makes one sample per image enough to train a VAE. The
-# checks:
+# What to notice: all three estimators are centred on the exact gradient and
+# all variances fall like $1/S$, but the score-function estimator's is far
+# larger at every $S$: for the same precision it needs as many times more
+# samples as the "score/reparam" column says. The baseline cuts its
+# variance by the factor in the last column, which helps, but leaves it well
+# above the reparameterisation's. The reparameterisation trick is what makes
+# one sample per image enough to train a VAE.
+#
+# Score-function estimators still matter where the trick cannot be used: when
+# $z$ is **discrete** (a category, a binary code), there is no differentiable
+# $z = m + s\,\varepsilon$ to backpropagate through; and when $f$ is **not
+# differentiable** (a simulator, a count, a reward from outside the model),
+# there is no $f'$. They need only values of $f$, and baselines (and other
+# control variates) are what make them usable. The checks:
 
 # %%
-for n_samples, rm, rv, sm, sv in rows:
+for n_samples, rm, rv, sm, sv, bm, bv in rows:
     assert abs(rm - exact_gradient) < 5 * math.sqrt(rv / N_GRAD_REPEATS)
     assert abs(sm - exact_gradient) < 5 * math.sqrt(sv / N_GRAD_REPEATS)
-    assert sv > 10 * rv
+    assert abs(bm - exact_gradient) < 5 * math.sqrt(bv / N_GRAD_REPEATS)  # the baseline adds no bias
+    assert sv > 10 * rv  # REINFORCE is far noisier
+    assert 1.5 * bv < sv  # the baseline reduces its variance
+    assert bv > 2 * rv  # but not to the reparameterisation's
 
 # %% [markdown]
 # ## 7. The KL term in closed form
@@ -592,8 +737,12 @@ assert np.allclose(kl_diag_gaussians(z_mean, z_log_var, np.zeros(3), np.zeros(3)
 print("kl_diag_gaussian_standard and kl_diag_gaussians agree with the inline formula")
 
 # %% [markdown]
-# **Erratum 4.** The article's encoder outputs "a mean and a variance". A
-# dense layer's output can be any real number, and a negative variance breaks
+# **Erratum 4.** The article's text says (§3.2, step 1) "编码器的输出层应该是一个均值和方差的二元组",
+# "the encoder's output layer should be a pair of a mean and a variance".
+# Its own code disagrees: the second output is a log-variance,
+# `z_log_var = layers.Dense(64)(x)`, used as
+# `z = z_mean + tf.exp(z_log_var / 2) * epsilon`. The code is right. A dense
+# layer's output can be any real number, and a negative variance breaks
 # everything downstream. The encoder outputs a **log-variance**; the variance
 # $\exp(\text{log-variance})$ is positive for every output.
 
@@ -616,7 +765,7 @@ print("read as a log-variance: KL =", kl_diag_gaussian_standard(center, raw_outp
 #
 # ### Bernoulli decoder = binary cross-entropy on logits
 #
-# For pixels in $[0, 1]$ the decoder outputs one logit $\ell_d$ per pixel and
+# For binary pixels, $x_d \in \{0, 1\}$, the decoder outputs one logit $\ell_d$ per pixel and
 # $p(x_d = 1 \mid z) = \operatorname{sigmoid}(\ell_d)$. Pixels are independent
 # given $z$, so the log-likelihood of an image is a **sum** over its $D$ pixels:
 #
@@ -664,6 +813,64 @@ assert np.allclose(bernoulli_log_likelihood(images, logits), stable)
 assert np.allclose(ours, scipy_value, rtol=1e-10) and np.allclose(ours, -n_pixels * keras_bce, rtol=1e-5)
 
 # %% [markdown]
+# ### On grey values the Bernoulli expression is not a likelihood
+#
+# The sum above is a log-probability when every $x_d$ is 0 or 1. Faces are
+# grey values in $[0, 1]$. Keras's cross-entropy accepts them, and the same
+# expression is still what it computes, but it is no longer the log of a
+# normalised density: for one pixel with $\lambda = \operatorname{sigmoid}(\ell)$,
+# $\int_0^1 \lambda^x (1 - \lambda)^{1 - x}\, dx \ne 1$. Normalising it gives
+# the **continuous Bernoulli** distribution (Loaiza-Ganem and Cunningham,
+# "The continuous Bernoulli: fixing a pervasive error in variational
+# autoencoders", NeurIPS 2019):
+#
+# $$p(x \mid \lambda) = C(\lambda)\, \lambda^x (1 - \lambda)^{1 - x}, \quad x \in [0, 1], \qquad
+# C(\lambda) = \frac{2 \operatorname{atanh}(1 - 2\lambda)}{1 - 2\lambda}\ \ (\lambda \ne \tfrac12), \qquad C(\tfrac12) = 2.$$
+#
+# With $1 - 2\lambda = -\tanh(\ell / 2)$ this is $C = \ell / \tanh(\ell / 2)$ in
+# terms of the logit, which stays finite for large logits. So on grey values
+# the Bernoulli expression is the log-density minus $\sum_d \log C(\lambda_d)$:
+# off by an amount that depends on the decoder's outputs, so it changes the
+# gradients as well as the value. $\log C(\lambda)$ for a few $\lambda$, from
+# both forms and from the integral itself:
+
+# %%
+from scipy import integrate
+
+
+def log_cb_normaliser(logits):
+    """log C of the continuous Bernoulli with lambda = sigmoid(logits): log(l / tanh(l / 2)), log 2 at l = 0."""
+    logits = np.asarray(logits, dtype=np.float64)
+    safe = np.where(logits == 0.0, 1.0, logits)
+    return np.where(logits == 0.0, math.log(2.0), np.log(safe / np.tanh(safe / 2.0)))
+
+
+lambdas = np.array([0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99])
+from_lambda = np.array([math.log(2.0) if lam == 0.5 else math.log(2 * math.atanh(1 - 2 * lam) / (1 - 2 * lam))
+                        for lam in lambdas])
+from_logits = log_cb_normaliser(np.log(lambdas) - np.log1p(-lambdas))
+by_quadrature = np.array([-math.log(integrate.quad(lambda v, lam=lam: lam**v * (1 - lam) ** (1 - v), 0.0, 1.0)[0])
+                          for lam in lambdas])
+print(f"{'lambda':>8}{'log C(lambda)':>15}{'from the logit':>16}{'-log of the integral':>22}  (nats per pixel)")
+for row in zip(lambdas, from_lambda, from_logits, by_quadrature):
+    print(f"{row[0]:>8.2f}{row[1]:>15.6f}{row[2]:>16.6f}{row[3]:>22.6f}")
+missing = log_cb_normaliser(moderate).reshape(4, -1).sum(axis=1)
+print(f"sum of log C over the {n_pixels} pixels of the four images above:", missing.round(3), "nats per image")
+
+# %% [markdown]
+# What to notice: $\log C$ is never zero (its smallest value is
+# $\log 2$, at $\lambda = \frac12$) and it changes with $\lambda$, so the
+# missing term differs from image to image. A loss built on the Bernoulli
+# expression can be trained on grey values, but its value is not a negative
+# log-likelihood in nats, and it cannot be compared with a density such as a
+# Gaussian decoder's (notebook 03 trains a Gaussian decoder for that reason).
+
+# %%
+assert np.allclose(from_lambda, by_quadrature, atol=1e-10) and np.allclose(from_logits, by_quadrature, atol=1e-10)
+assert from_lambda[lambdas == 0.5][0] == math.log(2.0) and np.all(from_lambda >= math.log(2.0))
+assert np.ptp(from_lambda) > 0.5 and np.ptp(missing) > 0.0  # lambda-dependent, not a constant
+
+# %% [markdown]
 # ### Gaussian decoder and what MSE leaves out
 #
 # For grey values a Gaussian decoder $p(x \mid z) = \mathcal N(x;\ \hat x(z),\ \sigma^2 I)$ gives
@@ -700,29 +907,53 @@ assert np.allclose(from_mse, neg_log_lik) and np.allclose(by_scipy, neg_log_lik)
 #
 # **Pitfall A.** A loss written as "mean reconstruction error over pixels + KL"
 # (what Keras's default losses give, since they average over the last axis) divides the
-# reconstruction term by $D$ but not the KL. It has the same minimiser as
-# $-\big(\mathbb E_q[\log p(x|z)] - D \cdot \mathrm{KL}\big)$: a KL weight
-# (a "β") of $D$. With mean MSE it also fixes, silently, a Gaussian decoder
-# variance of $\sigma^2 = D/2$. For the course's $64 \times 64$ faces:
+# reconstruction term by $D$ but not the KL. That is **one** rescaling, and
+# with the mean squared error it can be read in two ways:
+#
+# - a KL weight (a "β") of $D$ on a Gaussian decoder with $\sigma^2 = \tfrac12$:
+#   $D \cdot (\mathrm{MSE} + \mathrm{KL}) = \lVert x - \hat x \rVert^2 + D \cdot \mathrm{KL}$,
+#   and $\lVert x - \hat x \rVert^2$ is $-\log p(x \mid z)$ for $\sigma^2 = \tfrac12$, up to a constant;
+# - or the plain ELBO, $\beta = 1$, of a Gaussian decoder with $\sigma^2 = D/2$:
+#   $\mathrm{MSE} = \lVert x - \hat x \rVert^2 / (2 \cdot D/2)$.
+#
+# These are two descriptions of the same objective, not two harms: a positive
+# factor and an added constant change neither the minimiser nor the
+# direction of the gradient, and in both readings $\beta \sigma^2 = D / 2$, the
+# one number that sets the balance between reconstruction and KL. (With the
+# mean binary cross-entropy there is no $\sigma^2$ to absorb the factor, and
+# the only reading is $\beta = D$.) Notebook 02's Bug 6 finds the same in
+# Keras's `mse`. Checked on three made-up $64 \times 64$ images, with made-up
+# KL values:
 
 # %%
 D_faces = 64 * 64
-kl_example, recon_sum_example = 25.0, -1500.0  # nats per image, for illustration
-mean_loss = -recon_sum_example / D_faces + kl_example
-right_loss = -recon_sum_example + kl_example
+x_faces = rng.random((3, D_faces))
+x_hat_faces = np.clip(x_faces + 0.1 * rng.standard_normal(x_faces.shape), 0.0, 1.0)
+kl_faces = np.array([10.0, 25.0, 40.0])  # nats per image, for illustration
+mean_loss = ((x_faces - x_hat_faces) ** 2).mean(axis=1) + kl_faces  # 'mse' + KL
+beta_d_reading = (-gaussian_log_likelihood(x_faces, x_hat_faces, math.log(0.5)) + D_faces * kl_faces) / D_faces
+sigma_reading = -gaussian_log_likelihood(x_faces, x_hat_faces, math.log(D_faces / 2)) + kl_faces
 print(f"pixels per face D = {D_faces}")
-print(f"'mean over pixels + KL' = {mean_loss:.4f} = (-recon + {D_faces} * KL) / {D_faces}: the KL is weighted by {D_faces}")
-print(f"the right loss, -ELBO   = {right_loss:.1f} nats per image")
-print(f"mean MSE + KL implies a pixel noise variance sigma^2 = D/2 = {D_faces / 2:.0f} "
-      f"(standard deviation {math.sqrt(D_faces / 2):.1f} on a [0, 1] pixel scale)")
-assert math.isclose(mean_loss * D_faces, -recon_sum_example + D_faces * kl_example)
+print("'mse' + KL, per image:                                     ", mean_loss.round(4))
+print("'mse' + KL minus reading 1 (beta = D, sigma^2 = 1/2), over D:", (mean_loss - beta_d_reading).round(6))
+print("'mse' + KL minus reading 2 (beta = 1, sigma^2 = D/2):        ", (mean_loss - sigma_reading).round(4))
+print(f"beta * sigma^2 = D/2 = {D_faces / 2:.0f} in both; reading 2's pixel noise standard deviation: "
+      f"{math.sqrt(D_faces / 2):.1f} on a [0, 1] pixel scale")
 
 # %% [markdown]
-# What to notice: a KL weight of 4096 pushes every encoder towards the prior
-# (posterior collapse), and a noise standard deviation 45 times the whole
-# pixel range says the decoder may ignore the image. The fix costs nothing:
-# sum over pixels (and choose $\sigma^2$ for a Gaussian decoder, or learn it).
-#
+# What to notice: each difference is the same constant for every image, so
+# all three losses have the same minimiser and the same gradients. The one
+# harm, read either way: the KL weighs as much against the reconstruction as
+# in the ELBO of a decoder whose pixel noise has the standard deviation
+# printed above, many times the whole range of a pixel, so encoders are
+# pushed towards the prior (posterior collapse). The fix costs nothing: sum
+# over pixels, and choose $\sigma^2$ for a Gaussian decoder (or learn it).
+
+# %%
+assert np.allclose(mean_loss - beta_d_reading, -0.5 * math.log(math.pi))
+assert np.allclose(mean_loss - sigma_reading, -0.5 * D_faces * math.log(math.pi * D_faces))
+
+# %% [markdown]
 # ### Bits per dimension
 #
 # To compare models across image sizes, divide $-\log p(x)$ (or $-$ELBO) by
@@ -803,21 +1034,46 @@ print("iwae_bound agrees with the inline formula")
 # Now $\mathcal L_K$ on the toy model, with the worst proposal of section 3:
 # $q = p(z)$, the prior (so $\mathcal L_1$ is the article's formula). Each
 # $\mathcal L_K$ is averaged over independent draws.
+#
+# For large $K$ the gap $\log p(x) - \mathcal L_K$ becomes smaller than the
+# Monte Carlo error of $\mathcal L_K$ itself, so to see it on a log scale we
+# estimate it a second way. Let $r = \frac1K \sum_k w_k / p(x)$. Importance
+# sampling is unbiased, $\mathbb E[r] = 1$, so
+#
+# $$\log p(x) - \mathcal L_K = \mathbb E[-\log r] = \mathbb E[r - 1 - \log r],$$
+#
+# and every term $r - 1 - \log r$ is $\ge 0$ (this needs the exact $p(x)$,
+# which the toy model has and a real VAE does not). Expanding the log to
+# second order, $-\log r \approx -(r - 1) + (r - 1)^2 / 2$, gives the rate for
+# large $K$:
+#
+# $$\log p(x) - \mathcal L_K \approx \frac{\operatorname{Var}_q[w / p(x)]}{2K}, \qquad
+# \operatorname{Var}_q[w / p(x)] = \frac{\int p(z)\, p(x \mid z)^2\, dz}{p(x)^2} - 1 \quad\text{for } q = p(z),$$
+#
+# with the integral computed on the grid of section 1.
 
 # %% tags=["nbval-ignore-output"]
+var_w = math.exp(logsumexp(log_prior + 2 * log_decoder(x, z_grid)) + math.log(dz) - 2 * log_px) - 1.0
 rng = np.random.default_rng(SEED)
-iwae_means, iwae_ses = [], []
+iwae_means, iwae_ses, gap_means, gap_ses = [], [], [], []
 for k in IWAE_KS:
     z_k = rng.standard_normal((k, N_IWAE_REPEATS, 1))  # K samples from q = prior, per repeat
     log_weights = ppca_log_joint(np.repeat(x, N_IWAE_REPEATS, axis=0), z_k, params) - log_normal_diag(z_k, 0.0, 0.0)
     estimates = iwae_bound(log_weights)
     iwae_means.append(estimates.mean())
     iwae_ses.append(estimates.std() / math.sqrt(N_IWAE_REPEATS))
-iwae_means, iwae_ses = np.array(iwae_means), np.array(iwae_ses)
-for k, m, se in zip(IWAE_KS, iwae_means, iwae_ses):
-    print(f"K = {k:>5}: L_K = {m:8.4f} +- {se:.4f} nats   (log p(x) - L_K = {log_px - m:7.4f} +- {se:.4f})")
+    log_r = estimates - log_px
+    gap_terms = np.expm1(log_r) - log_r  # r - 1 - log r, each >= 0
+    gap_means.append(gap_terms.mean())
+    gap_ses.append(gap_terms.std() / math.sqrt(N_IWAE_REPEATS))
+iwae_means, iwae_ses, gap_means, gap_ses = map(np.array, (iwae_means, iwae_ses, gap_means, gap_ses))
+gap_rate = var_w / (2 * np.array(IWAE_KS))
+print(f"Var_q[w / p(x)] = {var_w:.4f} (quadrature); all values in nats, mean +- standard error")
+print(f"{'K':>5}{'L_K':>18}{'log p(x) - L_K':>20}{'mean of r - 1 - log r':>26}{'Var / (2K)':>12}")
+for k, m, se, g, g_se, rate in zip(IWAE_KS, iwae_means, iwae_ses, gap_means, gap_ses, gap_rate):
+    print(f"{k:>5}{m:>10.4f} +- {se:.4f}{log_px - m:>12.4f} +- {se:.4f}{g:>16.6f} +- {g_se:.6f}{rate:>12.6f}")
 
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
+fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(13, 4.2))
 ax.errorbar(IWAE_KS, iwae_means, yerr=2 * iwae_ses, fmt="o-", capsize=3, label="L_K, mean ± 2 s.e.")
 ax.axhline(log_px, color="k", ls="--", label="log p(x), exact")
 ax.axhline(elbo_prior_q, color="tab:red", ls=":", label="ELBO with q = prior (= L_1)")
@@ -825,20 +1081,36 @@ ax.set_xscale("log")
 ax.set(xlabel="number of importance samples K", ylabel="bound on log p(x) (nats per example)",
        title=f"Toy model, one observation, q = prior: L_K climbs to log p(x)\n({N_IWAE_REPEATS} draws per K)")
 ax.legend(fontsize=8)
+ax_gap.errorbar(IWAE_KS, gap_means, yerr=2 * gap_ses, fmt="o-", capsize=3,
+                label="log p(x) - L_K: mean of r - 1 - log r, ± 2 s.e.")
+ax_gap.plot(IWAE_KS, gap_rate, "k--", label="Var_q[w / p(x)] / (2K), the large-K rate")
+ax_gap.set_xscale("log")
+ax_gap.set_yscale("log")
+ax_gap.set(xlabel="number of importance samples K", ylabel="gap log p(x) - L_K (nats per example, log scale)",
+           title=f"The same runs: the gap on a log scale falls like 1/K\n({N_IWAE_REPEATS} draws per K)")
+ax_gap.legend(fontsize=8)
+plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # What to notice: $\mathcal L_1$ is the ELBO; each larger $K$ gives a higher
-# bound, and none is above $\log p(x)$ by more than its Monte Carlo error. By
-# $K = 1000$ the gap of 3.5 nats has shrunk below that error (about a
-# thousandth of a nat), so an estimate may land a hair above $\log p(x)$; its
-# expectation cannot. The checks:
+# bound, and none is above $\log p(x)$ by more than its Monte Carlo error.
+# For large $K$ the gap is smaller than that error, so an estimate of
+# $\mathcal L_K$ may land a hair above $\log p(x)$ (a negative entry in the
+# "log p(x) - L_K" column); its expectation cannot. The right panel shows the
+# gap itself, from the non-negative terms $r - 1 - \log r$: for large $K$ it
+# follows the straight line $\operatorname{Var}_q[w / p(x)] / (2K)$ of slope
+# $-1$, so multiplying $K$ by ten divides the gap by ten. The checks:
 
 # %%
 assert abs(iwae_means[0] - elbo_prior_q) < 5 * iwae_ses[0]
 assert np.all(np.diff(iwae_means) > -3 * np.sqrt(iwae_ses[1:] ** 2 + iwae_ses[:-1] ** 2))
 assert np.all(iwae_means < log_px + 5 * iwae_ses)
 assert log_px - iwae_means[IWAE_KS.index(1000)] < 0.01 * (log_px - iwae_means[0])
+assert np.all(np.abs(gap_means - (log_px - iwae_means)) < 5 * np.sqrt(iwae_ses**2 + gap_ses**2))  # same gap
+assert np.all(gap_means > 0) and np.all(np.diff(gap_means) < 0)
+large_k = np.array(IWAE_KS) >= 100
+assert np.all(np.abs(gap_means[large_k] / gap_rate[large_k] - 1) < 0.25)  # the 1/K rate
 
 # %% [markdown]
 # And with the exact posterior as $q$, every weight equals $p(x)$: $\mathcal L_K = \log p(x)$
@@ -852,24 +1124,27 @@ print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};
 # %% [markdown]
 # ## 10. Errata for "VAE for face recognition"
 #
-# The four statements below are the article's; each has a cell above that
-# computes the difference.
+# The six statements below are the article's (§3.1 and §3.2 of its text);
+# each has a cell above that computes the difference.
 #
 # | # | the article says | correct | shown in |
 # |---|---|---|---|
-# | 1 | $\log p(x) = \int p(z) \log p(x \mid z)\, dz$ | $\log p(x) = \log \int p(z)\, p(x \mid z)\, dz$; the inside form is a Jensen lower bound (the ELBO with $q = p(z)$), 3.5 nats short in our example | §2, the "Erratum 1" cell |
+# | 1 | $\log p(x) = \int p(z) \log p(x \mid z)\, dz$ | $\log p(x) = \log \int p(z)\, p(x \mid z)\, dz$; the inside form is a Jensen lower bound (the ELBO with $q = p(z)$), short of $\log p(x)$ by the amount §2 prints | §2, the "Erratum 1" cell |
 # | 2 | $p(z)$ is the encoder | $p(z)$ is the **prior**, fixed and independent of $x$; the encoder is $q_\phi(z \mid x)$, an approximation of the true posterior $p_\theta(z \mid x)$ | §1, the table and the figure |
-# | 3 | $\min_\theta \mathbb E[\log p(x \mid z) - \mathrm{KL}]$ | $\max_{\theta, \phi} \mathrm{ELBO}$ (loss $= -\mathrm{ELBO}$), over the decoder **and** the encoder; minimising diverges to $-\infty$ | §5, the maximise/minimise table |
-# | 4 | the encoder outputs a mean and a variance | a mean and a **log-variance**; a negative "variance" makes the KL and $z$ NaN | §7, the "Erratum 4" cell |
+# | 3 | "训练：通过最小化下列目标函数来训练编码器和解码器" ("training: train the encoder and the decoder by minimising the following objective function"), $\min_\theta \mathbb{E}_{z \sim q_\theta(z \mid x)} [\log p_\theta(x \mid z) - \mathrm{KL}(q_\theta(z \mid x) \,\|\, p(z))]$ | its one $\theta$ covers both networks, so the minimum is over both; the errors are the **sign** ($\max_{\theta, \phi} \mathrm{ELBO}$, loss $= -\mathrm{ELBO}$; minimising diverges to $-\infty$) and **one symbol for two networks**: the encoder's $\phi$ only tightens the bound, the decoder's $\theta$ changes the model, and a step over $\theta$ can even lower $\log p_\theta(x)$ | §5, the maximise/minimise table and the step over $\theta$ alone |
+# | 4 | "编码器的输出层应该是一个均值和方差的二元组" ("the encoder's output layer should be a pair of a mean and a variance") | a mean and a **log-variance**, as the article's own code has it (`z_log_var = layers.Dense(64)(x)`); a negative "variance" makes the KL and $z$ NaN | §7, the "Erratum 4" cell |
+# | 5 | "解码器的输入层应该是与原始输入数据$x$相同的形状" ("the decoder's input layer should have the same shape as the original input data $x$") | the decoder's **output** has the shape of $x$; its input is a code $z$, with the latent space's shape | §1, the "Erratum 5" cell |
+# | 6 | of the KL term $\mathrm{KL}(q_\theta(z \mid x) \,\|\, p(z))$: "是KL散度，用于衡量编码器与真实分布之间的差距" ("is the KL divergence, used to measure the gap between the encoder and the true distribution") | it is the distance from $q(z \mid x)$ to the **prior**; the gap to the true posterior is $\mathrm{KL}(q \,\|\, p(z \mid x)) = \log p(x) - \mathrm{ELBO}$, which the exact posterior closes although its KL to the prior is not zero | §4, the "Erratum 6" cell |
 #
-# Three pitfalls that often come with them; watch for them when notebook 02
+# Four pitfalls that often come with them; watch for them when notebook 02
 # runs the article's code:
 #
 # | | pitfall | correct | shown in |
 # |---|---|---|---|
-# | A | reconstruction loss averaged over pixels, KL added | **summed** over pixels, in nats per image; averaging weights the KL by $D$ (4096 for 64×64 faces) | §8, "Summed over pixels" |
+# | A | reconstruction loss averaged over pixels, KL added | **summed** over pixels, in nats per image; averaging is one rescaling, which reads as a KL weight $\beta = D$ with $\sigma^2 = \frac12$ or, equally, as $\beta = 1$ with $\sigma^2 = D/2$: two readings of one harm | §8, "Summed over pixels" |
 # | B | "MSE is the reconstruction term" | MSE is $-\log p(x \mid z)$ only after the factor $D / (2\sigma^2)$ and a constant; $\sigma^2$ must be chosen or learned | §8, the Gaussian decoder cell |
 # | C | the ELBO read as the log-likelihood | $\mathrm{ELBO} = \log p(x) - \mathrm{KL}(q \,\|\, p(z \mid x)) \le \log p(x)$, equal only for the true posterior; $\mathcal L_K$ tightens it | §3 and §9 |
+# | D | binary cross-entropy on grey values read as $-\log p(x \mid z)$ in nats | a likelihood only for binary pixels; on grey values it lacks $\sum_d \log C(\lambda_d)$, the continuous Bernoulli's normaliser, which depends on the decoder's outputs | §8, "On grey values" |
 
 # %% [markdown]
 # ## What we did
@@ -882,14 +1157,20 @@ print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};
 # - Read it as reconstruction minus KL and as $\mathbb E_q[\log p(x,z) - \log q]$;
 #   trained it with the right sign over $\theta$ and $\phi$ to the
 #   maximum-likelihood solution, and watched the wrong sign diverge.
-# - Measured the reparameterisation gradient's variance against REINFORCE's.
-# - Wrote the closed-form KL, the Bernoulli (= BCE on logits, summed) and
-#   Gaussian (= scaled MSE plus a constant) likelihoods, and bits per dimension.
-# - Closed the gap with $\mathcal L_K$, and listed the article's errors with
-#   the cells that demonstrate them.
+# - Saw that a step over $\theta$ alone can raise the ELBO while lowering
+#   $\log p_\theta(x)$, by bending the model's posterior towards $q$.
+# - Measured the reparameterisation gradient's variance against REINFORCE's,
+#   with and without a baseline.
+# - Wrote the closed-form KL, the Bernoulli (= BCE on logits, summed; a
+#   likelihood for binary pixels only, and on grey values short of the
+#   continuous Bernoulli's normaliser) and Gaussian (= scaled MSE plus a
+#   constant) likelihoods, and bits per dimension.
+# - Closed the gap with $\mathcal L_K$, watched it fall like $1/K$, and listed
+#   the article's errors with the cells that demonstrate them.
 #
 # Next, `02`: the article's Keras code, fixed into a VAE whose loss is the
-# negative ELBO of this notebook.
+# negative ELBO of this notebook, summed over pixels (its default Bernoulli
+# decoder on grey faces is Pitfall D).
 
 # %% [markdown]
 # ## Exercises

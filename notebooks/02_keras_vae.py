@@ -27,8 +27,9 @@
 #   `call` never learn;
 # - what `loss='mse'` leaves out of a VAE (the KL term), and what that does to
 #   samples from the prior;
-# - why the loss must be *summed* over pixels to be in nats, and how mean
-#   squared error relates to a Gaussian log-likelihood;
+# - why the loss must be *summed* over pixels to be in nats, how mean
+#   squared error relates to a Gaussian log-likelihood, and why the Bernoulli
+#   loss on grey faces is not a log-likelihood;
 # - how to write `train_step` and `test_step` for a VAE in Keras 3, seed its
 #   noise, save it and load it back;
 # - which test in `tests/test_model.py` guards each fix.
@@ -299,19 +300,21 @@ assert mse_kl > 50  # far from the prior: the KL term was never paid
 # %% tags=["nbval-ignore-output"]
 z_prior = np.random.default_rng(SEED).standard_normal((10, 64)).astype("float32")
 people = faces.identity[split.train[:10]] + 1
-fig, axes = plt.subplots(2, 1, figsize=(10, 2.8))
-image_grid(np.clip(mse_model.decode(mse_model.encode(x_train[:10])[0]).numpy(), 0, 1), ax=axes[0],
-           title=f"mse model: reconstructions of 10 training faces (people s{people.min()} to s{people.max()}, "
-                 "training split)")
-image_grid(np.clip(mse_model.decode(z_prior).numpy(), 0, 1), ax=axes[1],
+fig, axes = plt.subplots(3, 1, figsize=(10, 4.2))
+image_grid(x_train[:10], ax=axes[0], titles=[f"s{p}" for p in people],
+           title=f"10 training faces of people s{people.min()} to s{people.max()} (training split): the originals")
+image_grid(np.clip(mse_model.decode(mse_model.encode(x_train[:10])[0]).numpy(), 0, 1), ax=axes[1],
+           title="mse model: their reconstructions, decoded from the posterior means")
+image_grid(np.clip(mse_model.decode(z_prior).numpy(), 0, 1), ax=axes[2],
            title="mse model: decoded from 10 codes drawn from the prior N(0, I) (no real person)")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The reconstructions look like faces (blurred); the samples from the prior
-# do not. Without the KL term the prior is not the distribution of the codes,
-# so "sample z from N(0, I), decode it" generates nothing meaningful.
+# The reconstructions look like the faces above them (blurred); the samples
+# from the prior do not. Without the KL term the prior is not the
+# distribution of the codes, so "sample z from N(0, I), decode it" generates
+# nothing meaningful.
 
 # %% [markdown]
 # ### Bug 6: `mse` averages over pixels, so even with a KL term the balance is off
@@ -395,14 +398,29 @@ print("two SeedGenerator(SEED)s: same noise?", np.array_equal(a, b))
 #    weights across the image, so the model is small enough to train on a CPU
 #    in minutes. Other image sizes work if they are multiples of 8; others get
 #    an error that says so.
-# 3. **The loss is the negative ELBO in nats per image** (bugs 5 and 6):
+# 3. **The loss is the negative ELBO, summed over pixels** (bugs 5 and 6):
 #    `-log p(x|z)` *summed* over the 4,096 pixels, plus the KL in closed form,
 #    averaged over the batch. The decoder is Bernoulli by default (one logit
-#    per pixel; grey values in [0, 1] act as probabilities), or Gaussian with
-#    `likelihood="gaussian"`: a learned scalar variance shared by all pixels,
-#    or a fixed one with `gaussian_log_var=<float>`. A weight `beta` on the KL
-#    (default 1) is there for later notebooks. Three metrics are tracked:
-#    `loss`, `reconstruction_loss` (`-E[log p(x|z)]`) and `kl`.
+#    per pixel), or Gaussian with `likelihood="gaussian"`: a learned scalar
+#    variance shared by all pixels, or a fixed one with
+#    `gaussian_log_var=<float>`. A weight `beta` on the KL (default 1) is
+#    there for later notebooks. Three metrics are tracked: `loss`,
+#    `reconstruction_loss` (`-E[log p(x|z)]`) and `kl`.
+#
+#    A caution about the default. The Bernoulli is a distribution over
+#    *binary* pixels, and our faces are grey values in [0, 1]. On them the
+#    Bernoulli loss (the binary cross-entropy, summed over pixels) still
+#    trains a sensible model, and its KL term is in nats, but its
+#    reconstruction term is not a normalised log-likelihood: it lacks the
+#    continuous Bernoulli's normaliser, $\sum_d \log C(\lambda_d)$, which
+#    depends on the decoder's outputs (Loaiza-Ganem and Cunningham, "The
+#    continuous Bernoulli: fixing a pervasive error in variational
+#    autoencoders", NeurIPS 2019; notebook 01, section 8). So in this notebook
+#    we call its value the **Bernoulli loss**: it is what training minimises,
+#    but not minus the log-likelihood of the faces in nats, and it cannot be
+#    compared with a Gaussian decoder's or PCA's. Notebook 03 trains a
+#    Gaussian decoder for that reason. We measure the missing term after
+#    training.
 # 4. **Deterministic at inference** (bug 7): `call` decodes `z_mean` unless
 #    `training=True`; the noise is drawn only in training and in the loss.
 # 5. **Seeded noise** (bug 8): a `Sampling` layer draws `epsilon` with
@@ -430,7 +448,11 @@ from keras import ops
 
 
 def negative_elbo(x, logits, z_mean, z_log_var):
-    """Mean over the batch of -log p(x|z) + KL(q(z|x) || N(0, I)), in nats per image."""
+    """Mean over the batch of the Bernoulli loss, -sum_pixels (x l - softplus(l)) + KL(q(z|x) || N(0, I)).
+
+    For binary pixels it is the negative ELBO in nats per image; on grey values the Bernoulli term
+    is not a normalised log-likelihood.
+    """
     log_px_given_z = ops.sum(x * logits - ops.softplus(logits), axis=(1, 2, 3))  # Bernoulli, summed over pixels
     kl = -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
     return ops.mean(kl - log_px_given_z)
@@ -465,7 +487,8 @@ logits = vae.decoder(z_mean + ops.exp(z_log_var / 2) * epsilon)
 inline = float(negative_elbo(x_val, logits, z_mean, z_log_var))
 package = vae.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)["loss"]
 assert np.isclose(inline, package, rtol=1e-5), (inline, package)
-print(f"untrained model on the validation faces: {inline:.1f} nats per image (inline) = {package:.1f} (package)")
+print(f"untrained model's Bernoulli loss on the validation faces: {inline:.1f} per image (inline) = "
+      f"{package:.1f} (package)")
 
 # %% [markdown]
 # The inputs are checked where they enter:
@@ -490,17 +513,41 @@ history = vae.fit(x_train, validation_data=x_val, epochs=EPOCHS, batch_size=BATC
 seconds = time.perf_counter() - start
 print(f"{EPOCHS} epochs in {seconds:.0f} s ({EPOCHS * len(x_train) / seconds:.0f} training images/s)")
 for key in ("loss", "reconstruction_loss", "kl"):
-    print(f"{key:>20}: training {history[key][-1]:8.1f}, validation {history['val_' + key][-1]:8.1f} nats per image")
+    print(f"{key:>20}: training {history[key][-1]:8.1f}, validation {history['val_' + key][-1]:8.1f} per image")
 
 # %%
 assert history["loss"][-1] < package  # training lowered the loss
 assert history["val_loss"][-1] < package  # on faces it never trained on, too
 assert np.isclose(history["val_loss"][-1], history["val_reconstruction_loss"][-1] + history["val_kl"][-1],
-                  rtol=1e-4)  # beta = 1: the loss is the negative ELBO
+                  rtol=1e-4)  # beta = 1: reconstruction loss plus KL
+
+# %% [markdown]
+# The term the Bernoulli loss leaves out: for the decoder's logit $\ell$ of a
+# pixel, $\log C = \log\big(\ell / \tanh(\ell / 2)\big)$, and $\log 2$ at
+# $\ell = 0$ (notebook 01, section 8). Summed over the pixels of the
+# reconstructions of the validation faces:
+
+# %% tags=["nbval-ignore-output"]
+logits_val = vae.decoder(vae.encode(x_val)).numpy().astype("float64")
+safe = np.where(logits_val == 0.0, 1.0, logits_val)
+log_c = np.where(logits_val == 0.0, np.log(2.0), np.log(safe / np.tanh(safe / 2.0)))
+missing_nats = log_c.sum(axis=(1, 2, 3))
+print(f"sum of log C over the {n_pixels} pixels: {missing_nats.mean():.0f} nats per validation face on average, "
+      f"from {missing_nats.min():.0f} to {missing_nats.max():.0f}; the KL term: {history['val_kl'][-1]:.0f} nats")
+
+# %% [markdown]
+# What to notice: the missing term is larger than the whole KL term, and it
+# differs from face to face, so the Bernoulli loss is not a log-likelihood
+# shifted by a constant. It is a sound training objective, but its value is
+# not a measure of how probable the faces are.
+
+# %%
+assert np.all(missing_nats >= n_pixels * np.log(2.0) - 1e-6)  # log C >= log 2 for every pixel
+assert np.ptp(missing_nats) > 0 and missing_nats.mean() > history["val_kl"][-1]
 
 # %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(7, 4))
-curves(history, ["loss", "val_loss"], ax=ax, ylabel="negative ELBO (nats per image)",
+curves(history, ["loss", "val_loss"], ax=ax, ylabel="Bernoulli loss per image (nats, unnormalised)",
        title="Fixed VAE: 160 training and 40 validation faces, all 40 people")
 plt.show()
 
@@ -564,6 +611,9 @@ assert np.array_equal(vae.predict(x_test[:5], verbose=0), vae.predict(x_test[:5]
 # - Fixed them into `vaeface_utils.model.VAE`, checked its loss against the
 #   ELBO written out by hand, trained it on 160 faces with 40 held out, and
 #   looked at reconstructions and samples from the prior.
+# - Saw that the default Bernoulli loss, on grey faces, is a training
+#   objective but not a log-likelihood: it lacks the continuous Bernoulli's
+#   normaliser.
 #
 # Next: **03 training on faces** trains this model properly and measures it.
 
@@ -610,9 +660,10 @@ check.mse_factor(answer_mse_factor, n_pixels=64 * 64, sigma=0.1)
 
 # %% [markdown]
 # **Exercise 3.** An untrained Bernoulli decoder whose last layer is all
-# zeros outputs logit 0 for every pixel. What is its reconstruction loss
-# `-log p(x|z)`, in nats per 64 x 64 image, whatever the face? (Compare it
-# with the untrained model's loss above.)
+# zeros outputs logit 0 for every pixel. What is its Bernoulli
+# reconstruction loss (minus the Bernoulli expression, summed over the
+# pixels), in nats per 64 x 64 image, whatever the face? (Compare it with the
+# untrained model's loss above.)
 
 # %%
 answer_uniform_nats = None  # replace None with your answer

@@ -515,6 +515,7 @@ def test_check_uniform_decoder_nats():
     assert "bits" in repr(check.uniform_decoder_nats(4096))
     assert "summed" in repr(check.uniform_decoder_nats(np.log(2)))
     assert "positive" in repr(check.uniform_decoder_nats(-4096 * np.log(2)))
+    assert "log-likelihood" not in repr(check.uniform_decoder_nats(-4096 * np.log(2)))  # grey faces: not one
 
 
 def test_compile_builds_the_optimizer_so_training_leaves_no_graphs_behind(x):

@@ -71,7 +71,11 @@ def mse_factor(answer, n_pixels=4096, sigma=0.1):
 
 
 def uniform_decoder_nats(answer, n_pixels=4096):
-    """Exercise 3: the loss, in nats per image, of a Bernoulli decoder that outputs logit 0 everywhere."""
+    """Exercise 3: the Bernoulli loss, in nats per image, of a decoder that outputs logit 0 everywhere.
+
+    The Bernoulli loss is minus ``x log p + (1 - x) log(1 - p)`` summed over the pixels: the binary
+    cross-entropy summed, not averaged. On grey values it is not a normalised negative log-likelihood.
+    """
     name = "Exercise 3 (the loss of a decoder that knows nothing)"
     expected = n_pixels * math.log(2.0)
     one_pixel = "That is one pixel's share; the loss is summed over every pixel."
@@ -86,5 +90,6 @@ def uniform_decoder_nats(answer, n_pixels=4096):
     if result.passed or is_placeholder(answer) or np.size(answer) != 1:
         return result
     if float(np.asarray(answer, dtype=np.float64)) < 0:
-        return CheckResult(name, "wrong", "A loss is the negative log-likelihood: it is positive here.")
+        return CheckResult(name, "wrong", "The Bernoulli loss is minus the Bernoulli expression, summed over the "
+                                          "pixels: it is positive here.")
     return result
