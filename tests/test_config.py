@@ -2,6 +2,8 @@
 
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +138,24 @@ def test_another_error_during_import_shows_what_tensorflow_said_and_is_not_calle
     second = _import_keras_with_fake_tensorflow(tmp_path, "raise ImportError('still broken')\n")
     assert "ended its process" not in second.stderr
     assert not list(tmp_path.glob("vaeface-tensorflow-import-*"))  # nothing left behind
+
+
+def test_an_import_in_progress_in_another_process_is_not_taken_for_a_crash(tmp_path, monkeypatch):
+    """Two kernels starting at once: the second must neither report nor delete the first's capture."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        log = tmp_path / "vaeface-tensorflow-import-capture.log"
+        log.write_text("E0000 loader.cc:1] still loading\n")
+        marker = config._crash_marker(pid=running.pid)
+        marker.write_text(str(log))
+        config._report_crashed_import()
+        assert log.exists() and marker.exists()  # left alone: its process is alive
+    finally:
+        running.kill()
+        running.wait()
+    config._report_crashed_import()
+    assert not log.exists() and not marker.exists()  # its process is gone: reported and cleaned up

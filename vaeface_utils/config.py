@@ -124,7 +124,10 @@ def import_keras():
             os.dup2(saved, 2)
             os.close(saved)
             os.close(handle)
-            said = _not_chatter(Path(log).read_text(errors="replace"))
+            try:
+                said = _not_chatter(Path(log).read_text(errors="replace"))
+            except OSError:  # removed by someone else; what TensorFlow said is lost, nothing more
+                said = ""
             for path in (Path(log), marker):
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -145,32 +148,54 @@ def import_keras():
     return keras
 
 
-def _crash_marker():
-    """A file naming the capture of an import of TensorFlow in progress; left behind if it ended the process."""
+def _crash_marker(pid=None):
+    """A file naming the capture of this process's import of TensorFlow; left behind if it ended the process."""
     import tempfile
 
     user = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / f"vaeface-tensorflow-import-{user}.inprogress"
+    pid = os.getpid() if pid is None else pid
+    return Path(tempfile.gettempdir()) / f"vaeface-tensorflow-import-{user}-{pid}.inprogress"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 def _report_crashed_import():
-    """If an earlier import of TensorFlow ended its process, show what TensorFlow said then."""
+    """If an earlier import of TensorFlow ended its process, show what TensorFlow said then.
+
+    Each process marks its own import; a marker whose process still runs is
+    an import in progress elsewhere (two kernels starting at once), not a crash.
+    """
     import sys
 
-    marker = _crash_marker()
-    try:
-        if marker.is_symlink():
-            return
-        log = Path(marker.read_text().strip())
-        said = _not_chatter(log.read_text(errors="replace"))
-    except OSError:
-        return
-    for path in (log, marker):
-        with contextlib.suppress(OSError):
-            path.unlink()
-    if said:
-        sys.stderr.write("An earlier attempt to import TensorFlow ended its process. It said:\n" + said + "\n")
-        sys.stderr.flush()
+    pattern = _crash_marker(pid=0).name.replace("-0.inprogress", "-*.inprogress")
+    for marker in sorted(_crash_marker().parent.glob(pattern)):
+        try:
+            pid = int(marker.name.rsplit("-", 1)[1].split(".")[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or _alive(pid) or marker.is_symlink():
+            continue
+        try:
+            log = Path(marker.read_text().strip())
+            said = _not_chatter(log.read_text(errors="replace"))
+        except OSError:
+            said = ""
+            log = None
+        for path in (log, marker):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if said:
+            sys.stderr.write("An earlier attempt to import TensorFlow ended its process. It said:\n" + said + "\n")
+            sys.stderr.flush()
 
 
 def _not_chatter(text):
