@@ -415,3 +415,24 @@ def test_check_shifted_down_accuracy():
     assert "percentage" in repr(check.shifted_down_accuracy(50.0, *args, n_components=5))
     wrong = check.shifted_down_accuracy(-0.5, *args, n_components=5)
     assert wrong.status == "wrong" and "identification_accuracy" in repr(wrong)
+
+
+def test_check_shifted_down_accuracy_with_eigenfaces_fitted_on_other_images():
+    from vaeface_utils.checks import limitations as check
+    from vaeface_utils.recognition import Eigenfaces, identification_accuracy
+
+    rng = np.random.default_rng(9)
+    people = ndimage.gaussian_filter(rng.random((6, 16, 16)), sigma=(0, 1.5, 1.5))
+    identity = np.repeat(np.arange(6), 5)
+    images = (people[identity] + 0.05 * rng.standard_normal((30, 16, 16)))[..., None]
+    fit, gallery, test = np.arange(30) % 5 < 2, np.arange(30) % 5 < 3, np.arange(30) % 5 >= 3
+    eigenfaces = Eigenfaces(4).fit(images[fit])  # fitted on part of the gallery, as notebook 05 does
+    right = identification_accuracy(eigenfaces.transform(images[gallery]), identity[gallery],
+                                    eigenfaces.transform(L.shift(images[test], dy=4)), identity[test])
+    args = (images[gallery], identity[gallery], images[test], identity[test])
+    assert check.shifted_down_accuracy(right, *args, n_components=4, x_fit=images[fit]).passed
+    on_gallery = Eigenfaces(4).fit(images[gallery])
+    default = identification_accuracy(on_gallery.transform(images[gallery]), identity[gallery],
+                                      on_gallery.transform(L.shift(images[test], dy=4)), identity[test])
+    assert check.shifted_down_accuracy(default, *args, n_components=4).passed  # default: fitted on the gallery
+    assert right != default and not check.shifted_down_accuracy(right, *args, n_components=4).passed

@@ -102,11 +102,12 @@ def membership_auc(answer, members, nonmembers):
                           "and average over all pairs.")
 
 
-def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_components=50, pixels=4):
+def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_components=50, pixels=4,
+                          x_fit=None):
     """Exercise 3: eigenfaces + 1-NN accuracy on test faces shifted ``pixels`` down.
 
-    Eigenfaces (``n_components`` components) are fitted on the gallery; the
-    gallery stays unperturbed.
+    Eigenfaces (``n_components`` components) are fitted on ``x_fit`` (by
+    default the gallery); the gallery stays unperturbed.
 
     Parameters
     ----------
@@ -114,13 +115,18 @@ def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_c
         A fraction in [0, 1].
     x_gallery, x_test : ndarray of float, shape (n, H, W, 1)
     id_gallery, id_test : ndarray of int, shape (n,)
+    n_components : int, default 50
+    pixels : int, default 4
+    x_fit : ndarray of float, shape (m, H, W, 1), optional
+        The images the eigenfaces are fitted on, e.g. the training faces
+        only; default ``x_gallery``.
     """
     from ..recognition import Eigenfaces, identification_accuracy
 
     name = "Exercise 3 (a vertical shift)"
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
-    eigenfaces = Eigenfaces(n_components).fit(x_gallery)
+    eigenfaces = Eigenfaces(n_components).fit(x_gallery if x_fit is None else x_fit)
     gallery = eigenfaces.transform(x_gallery)
 
     def accuracy(queries):
