@@ -34,7 +34,11 @@
 #   (IWAE) bound, and why it rises with the number of samples `K`;
 # - how to compare a VAE honestly with probabilistic PCA, whose
 #   log-likelihood is exact, and what "the same data model" means for that;
-# - what active latent units are and how the KL is shared among dimensions.
+# - what active latent units are and how the KL is shared among dimensions;
+# - why a baseline must be tuned on validation data just as the model is, and
+#   what an honest comparison then says;
+# - what the amortisation gap is, and how to measure it by optimising one
+#   face's posterior.
 #
 # **Prerequisites:** notebooks 00 (faces and split), 01 (the ELBO and the
 # IWAE bound) and 02 (the Keras VAE).
@@ -72,6 +76,8 @@ if "google.colab" in sys.modules:
 # fewer importance samples: its figures show a barely trained model.
 
 # %% tags=["parameters"]
+import numpy as np
+
 from vaeface_utils import config
 
 FAST = config.fast_mode()  # VAEFACE_FAST=1 in the tests and CI
@@ -82,6 +88,10 @@ K_ALL = 10 if FAST else 100  # importance samples per face on all 200 test faces
 K_SUBSET = 100 if FAST else 1000  # importance samples per face on 40 test faces (one per person)
 ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
 BETA_EPOCHS = 20 if FAST else 60  # the exercise's short beta = 4 run
+PPCA_DIMS = (8, 16, 32, 64, 128, 159, 256, 319)  # PPCA latent sizes tried on validation (those < the faces fitted)
+SIGMA2S = tuple(np.geomspace(1e-3, 3e-2, 16))  # PPCA noise variances tried, besides the maximum-likelihood one
+K_VAL = 20 if FAST else 100  # importance samples per validation face when choosing among VAE settings
+REFINE_STEPS = 20 if FAST else 100  # gradient steps per face when optimising posteriors (amortisation gap)
 config.seed_everything(SEED)
 
 # %% [markdown]
@@ -91,15 +101,15 @@ config.seed_everything(SEED)
 # lines. The faces and the course split are those of notebook 00.
 
 # %%
+import logging
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 from scipy.special import logsumexp
 
 keras = config.import_keras()
 
-from vaeface_utils import elbo, training  # noqa: E402
+from vaeface_utils import amortisation, elbo, results, training  # noqa: E402
 from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
 from vaeface_utils.plotting import curves, image_grid  # noqa: E402
 
@@ -144,10 +154,11 @@ print(f"{len(x_train)} training, {len(x_val)} validation and {len(x_test)} test 
 #
 # One frozen record holds every hyper-parameter; `load_or_train_vae` hashes
 # it (with the data, the split and the mode) into the cache's file name, so a
-# changed setting trains a new model instead of loading a stale one. The
-# settings were chosen on the **validation** faces (latent sizes 16 and 32,
-# learning rates 1e-3 and 2e-3 were tried; 32 and 1e-3 gave the highest
-# validation ELBO); the test faces are used only for the final measurements.
+# changed setting trains a new model instead of loading a stale one. These
+# are the course model's settings, which notebooks 04 and 05 load; the
+# section *Can a VAE beat the validated PPCA?* below tries other settings and
+# chooses among them on the **validation** faces only. The test faces are used
+# only for the final measurements.
 
 # %% tags=["nbval-ignore-output"]
 settings = training.course_settings()
@@ -207,15 +218,15 @@ assert min(history["kl"]) >= 0 and min(history["val_kl"]) >= 0  # a KL is never 
 # weights early stopping restored.
 
 # %% tags=["nbval-ignore-output"]
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
 for ax, key, label in zip(axes, ["loss", "reconstruction_loss", "kl"],
-                          ["negative ELBO", "reconstruction  -E_q log p(x|z)", "KL(q(z|x) || p(z))"]):
-    curves(history, [key, "val_" + key], ax=ax, ylabel=f"{label} (nats per image)",
-           title=f"{label}\n160 training / 40 validation faces, all 40 people")
+                          ["negative ELBO", "reconstruction -E_q log p(x|z)", "KL(q(z|x) || p(z))"]):
+    curves(history, [key, "val_" + key], ax=ax, ylabel="nats per image", title=label)
     ax.axvline(best_epoch, color="k", linestyle=":", linewidth=1)
     if key != "kl":
         ax.set_ylim(None, np.percentile(history["val_" + key], 95))
-plt.tight_layout()
+fig.suptitle("Training curves of the course VAE: 160 training and 40 validation faces of all 40 people "
+             "(course split); dotted: the epoch restored")
 plt.show()
 
 # %% [markdown]
@@ -325,7 +336,8 @@ print(f"{active.sum()} of {vae.latent_dim} latent dimensions are active; they ca
 fig, ax = plt.subplots(figsize=(10, 3.4))
 ax.bar(np.arange(vae.latent_dim), kl_per_dim[order], color=np.where(active[order], "C0", "C7"))
 ax.set_xticks(np.arange(vae.latent_dim), order, fontsize=7)
-ax.set_xlabel("latent dimension j (sorted by KL; blue: active, grey: inactive)")
+colours = "blue: active, grey: inactive" if (~active).any() else "all active"
+ax.set_xlabel(f"latent dimension j (sorted by KL; {colours})")
 ax.set_ylabel("KL per dimension (nats per image)")
 ax.set_title("KL(q(z_j|x) || N(0, 1)) per latent dimension, mean over the 200 test faces (all 40 people)")
 plt.show()
@@ -346,14 +358,14 @@ assert active.sum() == np.sum(z_mean_test.var(axis=0) > ACTIVE_THRESHOLD) <= vae
 
 # %% tags=["nbval-ignore-output"]
 top = np.argsort(activity)[::-1][:5]
-values = np.linspace(-2.5, 2.5, 9)
+values = np.linspace(-2.5, 2.5, 7)
 codes = np.repeat(vae.encode(x_test[[first_test[0]]]), len(top) * len(values), axis=0)
 for row, j in enumerate(top):
     codes[row * len(values):(row + 1) * len(values), j] = values
 traversal = vae.decode(codes)
-fig, ax = plt.subplots(figsize=(9, 5.6))
+fig, ax = plt.subplots(figsize=(8, 6.6))
 image_grid(traversal, ax=ax, ncols=len(values),
-           titles=[f"z{j}={v:+.1f}" for j in top for v in values], fontsize=6,
+           titles=[f"z{j} = {v:+.1f}" for j in top for v in values], fontsize=8,
            title="Traversals from the code of s1's first test face (test split): one row per active dimension")
 plt.show()
 
@@ -361,9 +373,42 @@ plt.show()
 assert traversal.shape == (len(top) * len(values), 64, 64, 1)
 
 # %% [markdown]
-# The most active dimensions change global properties (lighting, pose, face
-# shape) rather than identity alone: the VAE was never told who is who.
-# Notebook 04 asks how much identity the codes carry anyway.
+# What does each row change? Rather than name it by eye, we measure, between
+# the two ends of each row ($z_j = -2.5$ and $+2.5$), four properties of the
+# decoded face: its mean brightness, the difference in brightness between
+# its left and right halves (light from one side), the horizontal position
+# of its centre of brightness in pixels (a turn or a shift of the head), and
+# the root mean squared change of all pixels.
+
+# %% tags=["nbval-ignore-output"]
+def face_properties(images):
+    """Mean brightness, left-minus-right brightness, horizontal centre of brightness (pixels) per image."""
+    x = images[..., 0]
+    columns = np.arange(x.shape[2])
+    centre = (x.sum(axis=1) * columns).sum(axis=1) / x.sum(axis=(1, 2))
+    half = x.shape[2] // 2
+    return x.mean(axis=(1, 2)), x[:, :, :half].mean(axis=(1, 2)) - x[:, :, half:].mean(axis=(1, 2)), centre
+
+
+ends = traversal.reshape(len(top), len(values), 64, 64, 1)[:, [0, -1]]
+low, high = face_properties(ends[:, 0]), face_properties(ends[:, 1])
+change = {name: h - l for name, l, h in zip(("brightness", "left - right", "centre (px)"), low, high)}
+rms_change = np.sqrt(((ends[:, 1] - ends[:, 0]) ** 2).mean(axis=(1, 2, 3)))
+print(f"{'dimension':>9} {'brightness':>11} {'left - right':>13} {'centre (px)':>12} {'RMS change':>11}")
+for row, j in enumerate(top):
+    print(f"{'z' + str(j):>9} {change['brightness'][row]:+11.3f} {change['left - right'][row]:+13.3f} "
+          f"{change['centre (px)'][row]:+12.2f} {rms_change[row]:11.3f}")
+
+# %%
+assert np.all(rms_change > 0)  # every active dimension changes the decoded face
+assert np.allclose(face_properties(traversal[:1])[0], traversal[0].mean())  # brightness is the mean grey value
+
+# %% [markdown]
+# Each of the most active dimensions changes several of these at once
+# (brightness, the balance of light between the two sides, where the face
+# sits), and the face's shape and expression with them: they describe how
+# the *pixels* vary, not who the person is. The VAE was never told who is
+# who. Notebook 04 asks how much identity the codes carry anyway.
 
 # %% [markdown]
 # ### Explore the latent space yourself
@@ -436,21 +481,62 @@ bound_subset = {k: iwae_estimate(log_w_subset, k).mean() for k in k_subset}
 
 
 # %% [markdown]
-# ## The baseline with an exact likelihood: probabilistic PCA
+# ## The baseline with an exact likelihood: probabilistic PCA, tuned on validation
 #
-# PPCA with the same latent size (32), fit in closed form on the same 160
-# training faces (`elbo.ppca_fit`), and its exact held-out $\log p(x)$
-# (`elbo.ppca_log_likelihood`). It does not depend on the VAE's training, so
-# its numbers are the same in the fast and the full mode.
+# Probabilistic PCA, $x = W z + \mu + \varepsilon$ with
+# $\varepsilon \sim \mathcal N(0, \sigma^2 I)$, is a linear decoder with the
+# same prior and the same kind of noise as the VAE, fitted in closed form on
+# the same 160 training faces (`elbo.ppca_fit`), with an exact held-out
+# $\log p(x)$ (`elbo.ppca_log_likelihood`). It has two settings, the latent
+# size $q$ and the noise variance $\sigma^2$. Maximum likelihood sets
+# $\sigma^2$ to the average variance of the *training* faces outside their
+# top $q$ directions; with 160 faces in 4,096 dimensions that is biased low:
+# the model fits its own training faces too closely and is overconfident on
+# new ones. So PPCA gets the same protocol as the VAE: a grid of latent sizes
+# and noise variances, each scored by the exact log-likelihood of the 40
+# validation faces (`elbo.ppca_select`), the best kept, and the test faces
+# touched once. PPCA does not depend on any training run, so its numbers are
+# the same in the fast and the full mode.
 
 # %%
-ppca = elbo.ppca_fit(x_train.reshape(len(x_train), -1).astype(np.float64), latent_dim=settings.latent_dim)
-ppca_all = elbo.ppca_log_likelihood(x_test.reshape(len(x_test), -1), ppca)
+def flat(images):
+    return images.reshape(len(images), -1).astype(np.float64)
+
+
+def ppca_validation_table(choice, title):
+    """Print, per latent size, the validation log p(x) with the maximum-likelihood and the best sigma^2."""
+    print(title)
+    print(f"{'q':>5} {'ML sigma^2':>11} {'val log p':>10} | {'best of grid':>12} {'val log p':>10}")
+    for q in sorted({q for q, _ in choice.scores}):
+        ml = choice.scores.get((q, None))
+        tuned = max((s2 for qq, s2 in choice.scores if qq == q and s2 is not None),
+                    key=lambda s2: choice.scores[q, s2])
+        ml_cells = (f"{choice.ml_sigma2[q]:11.5f} {ml:10.1f}" if ml is not None
+                    else f"{'(rank)':>11} {'-':>10}")
+        print(f"{q:>5} {ml_cells} | {tuned:12.5f} {choice.scores[q, tuned]:10.1f}")
+    print(f"chosen: q = {choice.latent_dim}, sigma^2 = {choice.sigma2:.5f} "
+          f"(validation log p(x) {max(choice.scores.values()):.1f} nats per face)")
+
+
+flat_train, flat_val, flat_test = flat(x_train), flat(x_val), flat(x_test)
+ppca_choice = elbo.ppca_select(flat_train, flat_val, [q for q in PPCA_DIMS if q < len(x_train)], SIGMA2S)
+ppca_validation_table(ppca_choice, "PPCA on the 160 training faces, scored on the 40 validation faces "
+                                   "(nats per face, higher is better)")
+ppca = ppca_choice.params
+ppca_all = elbo.ppca_log_likelihood(flat_test, ppca)
 ppca_subset = ppca_all[subset]
-ppca_val = elbo.ppca_log_likelihood(x_val.reshape(len(x_val), -1), ppca)
-print(f"PPCA, latent_dim {ppca.W.shape[1]}, pixel noise sigma = {np.sqrt(ppca.sigma2):.4f}")
-print(f"exact log p(x): {ppca_all.mean():.1f} nats per image on the 200 test faces, "
-      f"{ppca_subset.mean():.1f} on the 40-face subset, {ppca_val.mean():.1f} on the validation faces")
+ppca_ml = elbo.ppca_fit(flat_train, latent_dim=settings.latent_dim)  # untuned: q = 32, maximum-likelihood sigma^2
+ppca_ml_all = elbo.ppca_log_likelihood(flat_test, ppca_ml)
+print(f"\ntest faces, exact log p(x): validated PPCA {ppca_all.mean():.1f} nats per face "
+      f"({ppca_subset.mean():.1f} on the 40-face subset); untuned PPCA (q = 32, maximum-likelihood "
+      f"sigma^2 = {ppca_ml.sigma2:.5f}) {ppca_ml_all.mean():.1f}")
+
+# %%
+best_sigma2_at_32 = max((s2 for q, s2 in ppca_choice.scores if q == 32 and s2 is not None),
+                        key=lambda s2: ppca_choice.scores[32, s2])
+assert best_sigma2_at_32 > ppca_ml.sigma2  # the maximum-likelihood variance is too small for new faces
+assert max(ppca_choice.scores.values()) >= ppca_choice.scores[32, None]  # the grid includes the untuned model
+assert ppca_all.mean() > ppca_ml_all.mean()  # and the choice made on validation holds on the test faces
 
 # %% [markdown]
 # Now the table: log-likelihoods (higher is better) in nats per image, and
@@ -464,19 +550,21 @@ def bits(nats):
 
 rows = [("VAE, ELBO (K = 1)" if k == 1 else f"VAE, IWAE K = {k}", bound_all.get(k), bound_subset.get(k))
         for k in sorted(set(k_all) | set(k_subset))]
-rows.append(("PPCA, exact log p(x)", ppca_all.mean(), ppca_subset.mean()))
-print(f"{'':<22} | {'200 test faces':^27} | {'40 test faces, 1 per person':^27}")
-print(f"{'model, bound':<22} | {'nats/image':>12} {'bits/dim':>14} | {'nats/image':>12} {'bits/dim':>14}")
-print("-" * 84)
+rows.append((f"PPCA q = {ppca_choice.latent_dim}, validated", ppca_all.mean(), ppca_subset.mean()))
+rows.append(("PPCA q = 32, untuned", ppca_ml_all.mean(), ppca_ml_all[subset].mean()))
+print(f"{'':<26} | {'200 test faces':^27} | {'40 test faces, 1 per person':^27}")
+print(f"{'model, bound':<26} | {'nats/image':>12} {'bits/dim':>14} | {'nats/image':>12} {'bits/dim':>14}")
+print("-" * 88)
 for label, value_all, value_subset in rows:
     cells = [f"{v:12.1f} {bits(v):14.4f}" if v is not None else f"{'-':>12} {'-':>14}"
              for v in (value_all, value_subset)]
-    print(f"{label:<22} | {cells[0]} | {cells[1]}")
+    print(f"{label:<26} | {cells[0]} | {cells[1]}")
 gap = bound_subset[max(k_subset)] - bound_subset[1]
-margin = bound_subset[max(k_subset)] - ppca_subset.mean()
-print(f"\nIWAE gap, K = {max(k_subset)} over the ELBO: {gap:.1f} nats per image (40 faces)")
-print(f"VAE's best bound minus PPCA's exact log-likelihood: {margin:+.1f} nats per image "
-      f"({-margin / (N_DIMS * np.log(2)):+.4f} bits/dim)")
+margin = bound_all[max(k_all)] - ppca_all.mean()
+print(f"\nIWAE gain, K = {max(k_subset)} over the ELBO: {gap:.1f} nats per image (40 faces)")
+print(f"the course VAE's bound (K = {max(k_all)}, 200 faces) minus the validated PPCA's exact log-likelihood: "
+      f"{margin:+.1f} nats per image ({-margin / (N_DIMS * np.log(2)):+.4f} bits/dim); against the untuned "
+      f"PPCA: {bound_all[max(k_all)] - ppca_ml_all.mean():+.1f}")
 print(f"evaluation took {eval_seconds:.0f} s")
 
 # %% [markdown]
@@ -491,44 +579,246 @@ for bounds in (bound_all, bound_subset):
     ks = sorted(bounds)
     assert all(bounds[k2] >= bounds[k1] - 1.0 for k1, k2 in zip(ks, ks[1:]))  # L_K non-decreasing in K
     assert bounds[max(ks)] >= bounds[1]  # IWAE >= ELBO
-if not FAST:  # the trained VAE is a better density model of held-out faces than PPCA
-    assert bound_all[max(k_all)] > ppca_all.mean() and bound_subset[max(k_subset)] > ppca_subset.mean()
+if not FAST:  # beating the untuned baseline was an artefact: the validated PPCA is far ahead
+    assert bound_all[max(k_all)] > ppca_ml_all.mean() and bound_all[max(k_all)] < ppca_all.mean()
 
 # %% [markdown]
 # How to read it (full mode):
 #
-# - **The ELBO is not the log-likelihood.** The IWAE bound rises with $K$;
-#   the gap between $\mathcal L_1$ and $\mathcal L_{1000}$ is a lower bound on
-#   how far the ELBO is below $\log p(x)$: part of the KL the ELBO pays is the
-#   mismatch between $q(z \mid x)$ and the true posterior.
-# - **The VAE beats PPCA** on held-out faces, even by a lower bound on its
-#   own likelihood, so its true log-likelihood beats PPCA's exact one by at
-#   least as much.
-# - **Not by reconstructing new faces better.** Its reconstructions of test
-#   faces are about as far from the originals as PPCA's linear projection
-#   (measured below). The difference is in how each model prices the error:
-#   PPCA's pixel variance $\sigma^2$ is fitted in closed form to the training
-#   faces, which it reconstructs better than new ones, so it is
-#   overconfident on test faces; the VAE's variance was learned with early
-#   stopping on validation faces and is closer to the error it makes on new
-#   faces.
-# - **Why the margin is not larger:** with 160 training faces, more capacity
-#   (a larger code, more epochs) mostly memorises them; the validation faces
-#   decided where to stop.
+# - **The ELBO is not the log-likelihood.** The IWAE bound rises with $K$,
+#   and the rise is a lower bound on how far the ELBO sits below
+#   $\log p(x)$. That distance is $\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x))$,
+#   the mismatch between the encoder's posterior and the model's true one.
+#   It is *not* the ELBO's KL term $\mathrm{KL}(q(z \mid x) \,\|\, p(z))$,
+#   which measures how far each face's code is from the prior, and which
+#   even a perfect encoder pays.
+# - **The untuned PPCA is a handicapped baseline.** At the VAE's latent size
+#   and with its maximum-likelihood noise variance it is overconfident on new
+#   faces, and the VAE beats it. Tuned on the validation faces, as the VAE's
+#   settings are, PPCA is far ahead of the course VAE (the numbers are
+#   printed below).
+# - **Reconstructions:** how close each model's reconstruction of a test face
+#   is to the face, at the same latent size and at PPCA's validated one:
 
 # %% tags=["nbval-ignore-output"]
-z_ppca, _ = elbo.ppca_posterior(x_test.reshape(len(x_test), -1), ppca)
-ppca_rec = z_ppca @ ppca.W.T + ppca.mean
-ppca_mse = np.mean((ppca_rec - x_test.reshape(len(x_test), -1)) ** 2)
+def ppca_reconstruct(params, images):
+    z_mean, _ = elbo.ppca_posterior(flat(images), params)
+    return z_mean @ params.W.T + params.mean
+
+
+ppca_ml_mse = np.mean((ppca_reconstruct(ppca_ml, x_test) - flat_test) ** 2)
+ppca_mse = np.mean((ppca_reconstruct(ppca, x_test) - flat_test) ** 2)
 vae_mse = np.mean((reconstructions - x_test) ** 2)
 vae_sigma2 = float(np.exp(np.clip(vae.x_log_var.numpy(), -9, 2)))
-print(f"pixel noise variance fitted on training faces: PPCA {ppca.sigma2:.5f}, VAE {vae_sigma2:.5f}")
-print(f"mean squared reconstruction error on test faces: PPCA {ppca_mse:.5f}, VAE {vae_mse:.5f}")
+print(f"mean squared reconstruction error on the 200 test faces: VAE (32 dims) {vae_mse:.5f}; PPCA, 32 dims "
+      f"{ppca_ml_mse:.5f} ({1 - ppca_ml_mse / vae_mse:+.0%} against the VAE); validated PPCA, "
+      f"{ppca_choice.latent_dim} dims {ppca_mse:.5f}")
+print(f"pixel noise variance: VAE {vae_sigma2:.5f} (learned, early stopping on validation faces), PPCA 32 dims "
+      f"{ppca_ml.sigma2:.5f} (maximum likelihood on training faces), validated PPCA {ppca.sigma2:.5f}")
+print(f"the course VAE's best bound minus the validated PPCA: {margin:+.1f} nats per test face")
 
 # %%
-assert ppca_mse > ppca.sigma2  # PPCA's noise variance, fitted on training faces, is too small for new faces
-if not FAST:  # the VAE's variance is closer to the error it makes on new faces
-    assert abs(np.log(vae_sigma2 / vae_mse)) < abs(np.log(ppca.sigma2 / ppca_mse))
+assert ppca_ml_mse > ppca_ml.sigma2  # PPCA's maximum-likelihood variance is smaller than its error on new faces
+assert ppca_mse <= ppca_ml_mse  # more components reconstruct new faces at least as well
+if not FAST:  # PPCA at the same latent size reconstructs test faces at least as closely as the VAE
+    assert ppca_ml_mse < vae_mse
+
+# %% [markdown]
+# So the linear model with the same 32 dimensions already reconstructs new
+# faces at least as closely as the VAE, and with the latent size chosen on
+# validation it reconstructs them much more closely, with a noise variance
+# fitted to the error it actually makes. The course VAE's settings were not
+# chosen to win this comparison. Can other settings win it?
+
+# %% [markdown]
+# ## Can a VAE beat the validated PPCA?
+#
+# We try, choosing on the validation faces only, settings that give the VAE
+# a better chance, each trained with the course's early stopping:
+#
+# - **one noise variance per pixel** instead of one for all (the background
+#   is easy to predict, eyes and hair are not);
+# - **horizontal flips** of the training faces, drawn afresh each epoch (a
+#   mirrored face is still a face: twice the data for free). For fairness,
+#   PPCA then gets the mirrored faces too, and is validated again;
+# - **a larger latent size**, 128, with both.
+#
+# Each VAE is scored by its IWAE bound ($K$ = `K_VAL`) on the 40 validation
+# faces; each PPCA by its exact validation log-likelihood. Trained models are
+# cached, so a second run only loads them.
+
+# %% tags=["nbval-ignore-output"]
+logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no "retracing" notes: four models, on purpose
+VARIANTS = {"course model": {},
+            "per-pixel variance": dict(gaussian_log_var="learned-per-pixel"),
+            "per-pixel variance + flips": dict(gaussian_log_var="learned-per-pixel", flip=True),
+            "per-pixel variance + flips, latent 128": dict(gaussian_log_var="learned-per-pixel", flip=True,
+                                                         latent_dim=128)}
+variants, variant_val = {}, {}
+start = time.perf_counter()
+for name, changes in VARIANTS.items():
+    trained = training.load_or_train_vae(settings.replace(**changes), faces=faces, split=split)
+    variants[name] = trained
+    variant_val[name] = iwae_estimate(trained.vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean()
+    print(f"{name:<40} {len(trained.history['loss']):4d} epochs, validation IWAE (K = {K_VAL}) "
+          f"{variant_val[name]:8.1f} nats per face{'  (cache)' if trained.from_cache else ''}")
+best_variant = max(variant_val, key=variant_val.get)
+best_vae = variants[best_variant].vae
+print(f"chosen on validation: {best_variant} ({time.perf_counter() - start:.0f} s)")
+
+# %%
+assert set(variant_val) == set(VARIANTS) and best_variant in VARIANTS
+assert np.isclose(variant_val["course model"], iwae_estimate(vae.log_importance_weights(x_val, K_VAL, seed=SEED),
+                                                             K_VAL).mean())  # the same model as above
+assert FAST or variant_val[best_variant] > variant_val["course model"]  # a better VAE exists, and validation finds it
+
+# %%
+flipped_train = np.concatenate([x_train, x_train[:, :, ::-1]])
+ppca_flip_choice = elbo.ppca_select(flat(flipped_train), flat_val,
+                                    [q for q in PPCA_DIMS if q < len(flipped_train)], SIGMA2S)
+ppca_validation_table(ppca_flip_choice, "PPCA on the 160 training faces and their mirror images (320), "
+                                        "scored on the 40 validation faces")
+ppca_candidates = {"PPCA": ppca_choice, "PPCA + flips": ppca_flip_choice}
+best_ppca_name = max(ppca_candidates, key=lambda n: max(ppca_candidates[n].scores.values()))
+best_ppca = ppca_candidates[best_ppca_name]
+print(f"chosen on validation: {best_ppca_name}, q = {best_ppca.latent_dim}, sigma^2 = {best_ppca.sigma2:.5f}")
+
+# %%
+assert max(ppca_flip_choice.scores.values()) > max(ppca_choice.scores.values())  # mirror images help PPCA too
+
+# %% [markdown]
+# ### The amortisation gap: how much of the loss is the encoder's
+#
+# The encoder answers for every face in one pass; for one face, we can do
+# better by optimising that face's posterior mean and variance directly, by
+# gradient ascent on its ELBO, starting from the encoder's answer, with the
+# decoder fixed (`amortisation.refine_posterior`). The ELBO gained is the
+# **amortisation gap** (Cremer, Li & Duvenaud, 2018): what a better encoder
+# could win without changing the model. The optimised posterior is also a
+# better proposal for the IWAE bound, which stays a valid lower bound on
+# $\log p(x)$ whatever proposal it uses (`amortisation.posterior_log_weights`).
+# Optimising a test face's own posterior uses nothing but that face, as the
+# encoder does. We do it for the chosen VAE on the 40-face subset (one test
+# face per person).
+
+# %% tags=["nbval-ignore-output"]
+start = time.perf_counter()
+refined = amortisation.refine_posterior(best_vae, x_test[subset], steps=REFINE_STEPS, seed=SEED)
+best_log_w = best_vae.log_importance_weights(x_test, K_ALL, seed=SEED)
+refined_log_w = amortisation.posterior_log_weights(best_vae, x_test[subset], refined.z_mean, refined.z_log_var,
+                                                   K_ALL, seed=SEED)
+best_elbo_all = best_vae.elbo_terms(x_test, seed=SEED)["elbo"]
+best_iwae_all = iwae_estimate(best_log_w, K_ALL)
+refined_iwae = iwae_estimate(refined_log_w, K_ALL)
+amortisation_gap = float(refined.gap.mean())
+print(f"chosen VAE ({best_variant}), 40 test faces: ELBO with the encoder's posterior "
+      f"{refined.encoder_elbo.mean():.1f}, with the optimised posterior {refined.refined_elbo.mean():.1f}: "
+      f"amortisation gap {amortisation_gap:.1f} nats per face ({REFINE_STEPS} steps, "
+      f"{time.perf_counter() - start:.0f} s)")
+print(f"IWAE (K = {K_ALL}) on the same 40 faces: encoder's proposal {best_iwae_all[subset].mean():.1f}, "
+      f"optimised proposal {refined_iwae.mean():.1f}")
+
+# %%
+assert np.all(refined.gap >= 0) and amortisation_gap > 0  # kept only where it helped; it helped
+assert refined_iwae.mean() >= refined.refined_elbo.mean() - 1.0  # an IWAE bound is no lower than its ELBO
+
+# %% [markdown]
+# ### The verdict
+#
+# The best VAE against the best PPCA, each chosen on the validation faces,
+# on the test faces, touched once here:
+
+# %% tags=["nbval-ignore-output"]
+vae_bound_subset = max(refined_iwae.mean(), best_iwae_all[subset].mean())
+ppca_best_test = elbo.ppca_log_likelihood(flat_test, best_ppca.params)
+verdict_rows = [(f"VAE ({best_variant}), ELBO", best_elbo_all.mean(), best_elbo_all[subset].mean()),
+                (f"VAE, IWAE K = {K_ALL}, encoder's proposal", best_iwae_all.mean(), best_iwae_all[subset].mean()),
+                (f"VAE, IWAE K = {K_ALL}, optimised proposal", None, refined_iwae.mean()),
+                (f"{best_ppca_name}, q = {best_ppca.latent_dim}, exact", ppca_best_test.mean(),
+                 ppca_best_test[subset].mean())]
+print(f"{'model, bound':<50} | {'200 test faces':>14} | {'40-face subset':>14}")
+for label, value_all, value_subset in verdict_rows:
+    print(f"{label:<50} | {'-' if value_all is None else f'{value_all:.1f}':>14} | {value_subset:14.1f}")
+vae_minus_ppca = vae_bound_subset - ppca_best_test[subset].mean()
+winner = "the VAE" if vae_minus_ppca > 0 else best_ppca_name
+print(f"\nbest VAE bound minus best PPCA, 40-face subset: {vae_minus_ppca:+.1f} nats per face "
+      f"({-vae_minus_ppca / (N_DIMS * np.log(2)):+.4f} bits/dim): {winner} is the better density model "
+      f"of these faces" + (" (the VAE's true log-likelihood is at least its bound)" if vae_minus_ppca > 0 else
+                           ", by more than the VAE's bound leaves open"))
+
+# %%
+proposal_gain = refined_iwae.mean() - refined.refined_elbo.mean()
+missing = ppca_best_test[subset].mean() - refined.encoder_elbo.mean()
+print(f"IWAE with the optimised proposal minus its ELBO: {proposal_gain:.1f} nats per face; the amortisation gap "
+      f"closes {amortisation_gap / missing:.0%} of the distance from the encoder's ELBO to PPCA")
+assert vae_bound_subset >= refined.refined_elbo.mean() - 1.0
+assert best_ppca.latent_dim >= 100  # PPCA keeps over a hundred directions (no training involved: any mode)
+assert FAST or vae_minus_ppca < 0  # in the full mode PPCA wins; the text below says so and why
+assert FAST or amortisation_gap < missing  # a perfect encoder would close only part of the distance
+assert FAST or proposal_gain < amortisation_gap / 5  # the optimised proposal's bound is near its ELBO
+assert FAST or variant_val[best_variant] > variant_val["course model"]
+
+# %% [markdown]
+# What the verdict says (full mode): **PPCA wins**, and not by a little.
+# The settings chosen on validation raised the VAE's bound, the amortisation
+# gap shows that a perfect encoder would add only a part of what is missing,
+# and even with the optimised posterior the VAE's bound stays below PPCA's
+# exact log-likelihood. A bound can understate a model, but the optimised
+# proposal's IWAE bound is only a little above its own ELBO (printed below),
+# so the bound is near $\log p(x)$: the VAE itself, not our measurement of
+# it, is the weaker density model here. Why:
+#
+# - **160 faces.** The validated PPCA keeps as many directions as the data
+#   allow, a Gaussian spread over the whole span of the training faces with
+#   a noise variance fitted to new faces. The VAE's decoder must learn a
+#   curved surface of faces from the same 160 points; with so few, it
+#   cannot place that surface as well as a linear model places a plane, and
+#   early stopping halts it long before the training faces run out of
+#   detail to memorise (section *Small data* of notebook 05).
+# - **A small code is a constraint.** The VAE pays for each face's code in
+#   KL and explains the rest as pixel noise; PPCA with over a hundred
+#   directions explains more of each new face by its span.
+# - **What might change it:** far more faces, a stronger decoder with a
+#   sharper likelihood, or a hierarchical VAE; none of these fits a 160-face
+#   course notebook, and we have not measured them.
+#
+# The claim "the VAE is the better face model" does not hold on this data;
+# what the VAE adds over PPCA on 160 faces is a nonlinear code, not a better
+# density.
+
+# %% [markdown]
+# ## The results record
+#
+# The numbers this notebook's conclusions rest on, from this run, saved to
+# `notebooks/results/03_training_on_faces.json` in the full mode (the fast
+# mode leaves the committed record alone). The tests check the conclusions
+# above against it.
+
+# %% tags=["nbval-ignore-output"]
+record = {
+    "vae_setting": best_variant,
+    "vae_test_elbo_nats": best_elbo_all.mean(),
+    "vae_test_iwae_nats": vae_bound_subset,
+    "iwae_k": K_ALL,
+    "vae_test_iwae_encoder_200_nats": best_iwae_all.mean(),
+    "ppca_test_nats": ppca_best_test[subset].mean(),
+    "ppca_test_200_nats": ppca_best_test.mean(),
+    "ppca_latent_dim": best_ppca.latent_dim,
+    "ppca_sigma2": best_ppca.sigma2,
+    "ppca_flips": best_ppca_name == "PPCA + flips",
+    "ppca_untuned_test_200_nats": ppca_ml_all.mean(),
+    "course_vae_test_iwae_200_nats": bound_all[max(k_all)],
+    "course_vae_test_elbo_200_nats": bound_all[1],
+    "vae_minus_ppca_nats": vae_minus_ppca,
+    "active_units": int(active.sum()),
+    "latent_dim": vae.latent_dim,
+    "amortisation_gap_nats": amortisation_gap,
+    "variants_validation_iwae_nats": variant_val,
+    "reconstruction_mse": {"vae": vae_mse, "ppca_32": ppca_ml_mse, "ppca_validated": ppca_mse},
+}
+results.write_record("03_training_on_faces", record)
+print(results.format_record(record))
+
 
 # %% [markdown]
 # ## The trained model is in the cache
@@ -558,7 +848,11 @@ print("loaded from the cache:", again.from_cache, "| same encodings:",
 #   between two people and traversals of the most active latent dimensions.
 # - Measured it on 200 test faces: the ELBO, the IWAE bound up to
 #   $K = 1000$, in nats per image and bits per dimension, against PPCA's exact
-#   log-likelihood under the same data model.
+#   log-likelihood under the same data model, with PPCA's latent size and
+#   noise variance chosen on the validation faces, as the VAE's settings are.
+# - Tried to make a VAE win (per-pixel variance, flips, a larger code; chosen
+#   on validation), measured the amortisation gap, and found that the
+#   validated PPCA is the better density model of these 160 faces' people.
 # - Counted active latent units and saw how the KL is shared among them.
 #
 # Next: **04 recognising people** asks whether the codes of this model know

@@ -49,6 +49,8 @@ __all__ = [
     "discretization_correction_nats",
     "PPCAParams",
     "ppca_fit",
+    "ppca_select",
+    "PPCASelection",
     "ppca_log_likelihood",
     "ppca_posterior",
     "ppca_elbo",
@@ -668,7 +670,7 @@ def _ppca_core(params):
     return M, np.linalg.cholesky(M)
 
 
-def ppca_fit(x, latent_dim):
+def ppca_fit(x, latent_dim, sigma2=None):
     r"""Fit probabilistic PCA by maximum likelihood, in closed form (Tipping & Bishop 1999).
 
     With ``S`` the sample covariance and ``lambda_1 >= ... >= lambda_D`` its
@@ -685,6 +687,13 @@ def ppca_fit(x, latent_dim):
         Training data, one example per row (flatten images first).
     latent_dim : int
         ``1 <= latent_dim < min(n, D)``.
+    sigma2 : float, optional
+        A noise variance to use instead of the maximum-likelihood one; ``W``
+        is then the maximum-likelihood loading matrix for that variance,
+        ``U_q (max(Lambda_q - sigma2, 0))^{1/2}``. With fewer examples than
+        dimensions the maximum-likelihood ``sigma2`` is biased low (the
+        model fits its training data too closely), so choose it on held-out
+        data (:func:`ppca_select`).
 
     Returns
     -------
@@ -713,13 +722,39 @@ def ppca_fit(x, latent_dim):
             f"`latent_dim` must be an int with 1 <= latent_dim < min(n, D) = {min(n, d)}; got {latent_dim!r}. "
             "Use fewer latent dimensions or more examples."
         )
-    q = int(latent_dim)
+    return _ppca_from_svd(_centred_svd(x), int(latent_dim), sigma2)
+
+
+def _centred_svd(x):
+    """(mean, eigenvalues of the sample covariance, right singular vectors, trace of S, n, D)."""
+    n, d = x.shape
     mean = x.mean(axis=0)
     centred = x - mean
-    singular = np.linalg.svd(centred, full_matrices=False, compute_uv=True)
-    _, s, vt = singular
-    eigvals = s**2 / n
-    total = float(np.sum(centred**2) / n)  # trace(S), including the eigenvalues the SVD does not return
+    _, s, vt = np.linalg.svd(centred, full_matrices=False, compute_uv=True)
+    return mean, s**2 / n, vt, float(np.sum(centred**2) / n), n, d
+
+
+def _ppca_from_svd(svd, q, sigma2=None):
+    mean, eigvals, vt, total, n, d = svd
+    if sigma2 is not None:
+        try:
+            sigma2 = float(sigma2)
+        except (TypeError, ValueError):
+            raise TypeError(f"`sigma2` must be a positive float or None; got {sigma2!r}.") from None
+        if not (sigma2 > 0 and math.isfinite(sigma2)):
+            raise ValueError(f"`sigma2` must be a finite noise variance > 0; got {sigma2!r}. "
+                             "Leave it None for the maximum-likelihood value.")
+        W = vt[:q].T * np.sqrt(np.maximum(eigvals[:q] - sigma2, 0.0))
+        return PPCAParams(mean, W, sigma2)
+    sigma2 = (total - float(np.sum(eigvals[:q]))) / (d - q)  # trace(S) includes eigenvalues the SVD omits
+    if not sigma2 > 1e-12 * max(total, 1e-300):
+        raise ValueError(
+            f"`x` has (almost) no variance outside its top {q} directions, so sigma2 would be {sigma2:.3g}; "
+            f"got data of rank <= {q}. Use a smaller `latent_dim` or add noise to the data."
+        )
+    scale = np.sqrt(np.maximum(eigvals[:q] - sigma2, 0.0))
+    W = vt[:q].T * scale
+    return PPCAParams(mean, W, sigma2)
     sigma2 = (total - float(np.sum(eigvals[:q]))) / (d - q)
     if not sigma2 > 1e-12 * max(total, 1e-300):
         raise ValueError(
@@ -729,6 +764,85 @@ def ppca_fit(x, latent_dim):
     scale = np.sqrt(np.maximum(eigvals[:q] - sigma2, 0.0))
     W = vt[:q].T * scale
     return PPCAParams(mean, W, sigma2)
+
+
+class PPCASelection(NamedTuple):
+    """The outcome of :func:`ppca_select`.
+
+    Attributes
+    ----------
+    params : PPCAParams
+        The chosen model, fitted on the training data.
+    latent_dim : int
+    sigma2 : float
+        The chosen noise variance.
+    scores : dict
+        ``{(latent_dim, sigma2): mean held-out log p(x)}`` for every pair
+        tried, with ``sigma2 = None`` standing for the maximum-likelihood value
+        (left out where the training data have rank ``<= latent_dim``, so
+        that value would be 0).
+    ml_sigma2 : dict
+        ``{latent_dim: maximum-likelihood sigma2}`` where it exists.
+    """
+
+    params: PPCAParams
+    latent_dim: int
+    sigma2: float
+    scores: dict
+    ml_sigma2: dict
+
+
+def ppca_select(x_train, x_val, latent_dims, sigma2s=None):
+    """Choose PPCA's latent size and noise variance by the validation data's exact log-likelihood.
+
+    Parameters
+    ----------
+    x_train, x_val : array_like, shape (n, D)
+        The model is fitted on ``x_train``; ``x_val`` only scores it.
+    latent_dims : sequence of int
+    sigma2s : sequence of float, optional
+        Noise variances to try besides the maximum-likelihood one of each
+        latent size.
+
+    Returns
+    -------
+    PPCASelection
+        The pair with the highest mean validation log-likelihood; ties go
+        to the smaller latent size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = 3 * rng.normal(size=(400, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(400, 8))
+    >>> chosen = ppca_select(x[:200], x[200:], latent_dims=[1, 2, 3], sigma2s=[0.01, 0.09, 1.0])
+    >>> chosen.latent_dim, chosen.sigma2
+    (2, 0.09)
+    """
+    x_train = _array(x_train, "x_train", ndim=2, allow=" (n, D)")
+    x_val = _array(x_val, "x_val", ndim=2, allow=" (n, D)")
+    if not len(latent_dims):
+        raise ValueError("`latent_dims` must name at least one latent size.")
+    scores, fitted, ml_sigma2 = {}, {}, {}
+    n, d = x_train.shape
+    bad = [q for q in latent_dims if isinstance(q, bool) or not isinstance(q, Integral) or not 1 <= q < min(n, d)]
+    if bad:
+        raise ValueError(f"`latent_dims` must be ints with 1 <= latent_dim < min(n, D) = {min(n, d)}; got {bad}.")
+    svd = _centred_svd(x_train)
+    for q in sorted(latent_dims):
+        for s2 in [None] + sorted(float(s) for s in (() if sigma2s is None else sigma2s)):
+            try:
+                params = _ppca_from_svd(svd, int(q), s2)
+            except ValueError:
+                if s2 is not None:  # a given variance is always valid: a real error
+                    raise
+                continue  # no maximum-likelihood variance: the data have rank <= q
+            fitted[q, s2] = params
+            if s2 is None:
+                ml_sigma2[q] = params.sigma2
+            scores[q, s2] = float(ppca_log_likelihood(x_val, params).mean())
+    best = max(scores, key=lambda key: scores[key])  # first of equals: the smaller latent size
+    return PPCASelection(fitted[best], best[0], fitted[best].sigma2, scores, ml_sigma2)
 
 
 def ppca_log_likelihood(x, params):

@@ -55,6 +55,7 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
 
 __all__ = [
     "LIKELIHOODS",
+    "LEARNED_LOG_VARS",
     "DTYPES",
     "Sampling",
     "build_encoder",
@@ -68,6 +69,8 @@ __all__ = [
 
 #: The decoders :class:`VAE` offers.
 LIKELIHOODS = ("bernoulli", "gaussian")
+#: The Gaussian decoder's learned pixel variances: one scalar, or one per pixel.
+LEARNED_LOG_VARS = ("learned", "learned-per-pixel")
 
 #: The dtype policies :class:`VAE` accepts: weights always float32.
 DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -405,11 +408,14 @@ class VAE(keras.Model):
         variance is one scalar shared by all pixels (see ``gaussian_log_var``).
     beta : float, default 1.0
         Weight of the KL term. 0 gives an autoencoder with noisy codes.
-    gaussian_log_var : "learned" or float, default "learned"
+    gaussian_log_var : "learned", "learned-per-pixel" or float, default "learned"
         Only for ``likelihood="gaussian"``. ``"learned"``: a trainable scalar
         log-variance (the weight ``x_log_var``), initialised to
-        ``log(0.1 ** 2)`` and kept in [-9, 2] in the loss. A float: that
-        log-variance, fixed.
+        ``log(0.1 ** 2)`` and kept in [-9, 2] in the loss.
+        ``"learned-per-pixel"``: one trainable log-variance per pixel (the
+        weight ``x_log_var`` has the image's shape), so that pixels the
+        decoder predicts well (the background) get a small variance and hard
+        ones (eyes, hair) a large one. A float: that log-variance, fixed.
     filters : sequence of int, default (32, 64, 128)
     kernel_size : int, default 3
     seed : int, optional
@@ -474,12 +480,12 @@ class VAE(keras.Model):
             raise TypeError(f"`beta` must be a number >= 0; got {beta!r}.") from None
         if not (beta >= 0 and np.isfinite(beta)):
             raise ValueError(f"`beta` must be a finite number >= 0; got {beta!r}. Use 1 for the ELBO.")
-        if gaussian_log_var != "learned":
+        if gaussian_log_var not in LEARNED_LOG_VARS:
             try:
                 gaussian_log_var = float(gaussian_log_var)
             except (TypeError, ValueError):
                 raise TypeError(
-                    f"`gaussian_log_var` must be 'learned' or a float; got {gaussian_log_var!r}."
+                    f"`gaussian_log_var` must be one of {LEARNED_LOG_VARS} or a float; got {gaussian_log_var!r}."
                 ) from None
             if not np.isfinite(gaussian_log_var):
                 raise ValueError(f"`gaussian_log_var` must be finite; got {gaussian_log_var!r}.")
@@ -497,8 +503,9 @@ class VAE(keras.Model):
         self.sampling = Sampling(seed=seed, name="sampling", dtype="float32")
         self.sampling.build([(None, latent_dim), (None, latent_dim)])
         self.x_log_var = None
-        if likelihood == "gaussian" and gaussian_log_var == "learned":
-            self.x_log_var = self.add_weight(shape=(), initializer=keras.initializers.Constant(math.log(0.01)),
+        if likelihood == "gaussian" and gaussian_log_var in LEARNED_LOG_VARS:
+            shape = () if gaussian_log_var == "learned" else self.image_shape
+            self.x_log_var = self.add_weight(shape=shape, initializer=keras.initializers.Constant(math.log(0.01)),
                                              name="x_log_var", dtype="float32")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -776,7 +783,7 @@ class VAE(keras.Model):
         axes = (-3, -2, -1)
         if self.likelihood == "bernoulli":
             return np.sum(x * output - np.logaddexp(0.0, output), axis=axes)
-        log_var = float(np.clip(self.x_log_var.numpy(), -9, 2)) if self.x_log_var is not None \
+        log_var = np.clip(self.x_log_var.numpy().astype(np.float64), -9, 2) if self.x_log_var is not None \
             else self.gaussian_log_var
         mean = _sigmoid(output)
         return np.sum(-0.5 * (_LOG_2PI + log_var + (x - mean) ** 2 * np.exp(-log_var)), axis=axes)

@@ -96,9 +96,10 @@ class TrainingSettings:
     likelihood : {"gaussian", "bernoulli"}, default "gaussian"
         The decoder. The course uses a Gaussian, whose log-likelihood is a
         density over grey values and so comparable with other density models.
-    gaussian_log_var : "learned" or float, default "learned"
-        The Gaussian decoder's pixel log-variance: one learned scalar, or a
-        fixed value (see :class:`~vaeface_utils.model.VAE`).
+    gaussian_log_var : "learned", "learned-per-pixel" or float, default "learned"
+        The Gaussian decoder's pixel log-variance: one learned scalar, one
+        learned value per pixel, or a fixed value (see
+        :class:`~vaeface_utils.model.VAE`).
     beta : float, default 1.0
         Weight of the KL term; 1 trains on the ELBO.
     epochs : int, default 400
@@ -116,6 +117,9 @@ class TrainingSettings:
         Seed of the weights' initialisation, the shuffling and the sampling noise.
     pipeline : {"arrays", "tf.data"}, default "tf.data"
         How images reach ``fit``; see :func:`make_dataset`.
+    flip : bool, default False
+        Horizontal-flip augmentation of the training images (``tf.data``
+        pipeline only); see :func:`make_dataset`.
     """
 
     latent_dim: int = 32
@@ -130,6 +134,7 @@ class TrainingSettings:
     reduce_lr_patience: int = 20
     seed: int = 0
     pipeline: str = field(default="tf.data")
+    flip: bool = False
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen)
@@ -144,7 +149,7 @@ class TrainingSettings:
         set_("filters", tuple(int(f) for f in filters))
         if self.likelihood not in _LIKELIHOODS:
             raise ValueError(f"`likelihood` must be one of {_LIKELIHOODS}; got {self.likelihood!r}.")
-        if self.gaussian_log_var != "learned":
+        if self.gaussian_log_var not in ("learned", "learned-per-pixel"):
             set_("gaussian_log_var", _float_any(self.gaussian_log_var, "gaussian_log_var"))
         set_("beta", _float(self.beta, "beta", positive=False, fix="Use 1 for the ELBO."))
         set_("epochs", _int(self.epochs, "epochs", 1, "Train for at least one epoch."))
@@ -156,6 +161,11 @@ class TrainingSettings:
         set_("seed", _int(self.seed, "seed", 0, "Use 0."))
         if self.pipeline not in PIPELINES:
             raise ValueError(f"`pipeline` must be one of {PIPELINES}; got {self.pipeline!r}.")
+        if not isinstance(self.flip, (bool, np.bool_)):
+            raise TypeError(f"`flip` must be True or False; got {self.flip!r}.")
+        set_("flip", bool(self.flip))
+        if self.flip and self.pipeline != "tf.data":
+            raise ValueError("`flip=True` needs pipeline='tf.data', which draws the flips; got pipeline='arrays'.")
 
     def replace(self, **changes) -> "TrainingSettings":
         """A copy with some fields changed (checked like the constructor's)."""
@@ -179,7 +189,7 @@ class TrainingSettings:
 
 def _float_any(value, name):
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"`{name}` must be 'learned' or a finite float; got {value!r}.")
+        raise ValueError(f"`{name}` must be 'learned', 'learned-per-pixel' or a finite float; got {value!r}.")
     return float(value)
 
 
@@ -225,8 +235,8 @@ def _check_images(images, name):
     return np.ascontiguousarray(images, dtype=np.float32)
 
 
-def make_dataset(images, batch_size, *, shuffle=True, seed=0):
-    """A ``tf.data`` pipeline over in-memory images: shuffle, batch, prefetch.
+def make_dataset(images, batch_size, *, shuffle=True, seed=0, flip=False):
+    """A ``tf.data`` pipeline over in-memory images: shuffle, (flip,) batch, prefetch.
 
     The images are copied into TensorFlow once and cached; each epoch
     reshuffles them (seeded) and batches are prepared in the background
@@ -238,6 +248,9 @@ def make_dataset(images, batch_size, *, shuffle=True, seed=0):
     batch_size : int
     shuffle : bool, default True
     seed : int, default 0
+    flip : bool, default False
+        Mirror each image left to right with probability 1/2, drawn afresh
+        every epoch (seeded): horizontal-flip augmentation.
 
     Returns
     -------
@@ -252,6 +265,10 @@ def make_dataset(images, batch_size, *, shuffle=True, seed=0):
     dataset = tf.data.Dataset.from_tensor_slices(images).cache()
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    if flip:
+        coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip((dataset, coins)).map(
+            lambda image, coin: tf.where(coin % 2 == 0, image, tf.reverse(image, axis=[1])))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -412,7 +429,7 @@ def train_vae(images_train, images_val, settings: TrainingSettings | None = None
     callbacks_ += list(callbacks or [])
 
     if settings.pipeline == "tf.data":
-        train = make_dataset(images_train, settings.batch_size, shuffle=True, seed=settings.seed)
+        train = make_dataset(images_train, settings.batch_size, shuffle=True, seed=settings.seed, flip=settings.flip)
         val = make_dataset(images_val, len(images_val), shuffle=False)
         fit = vae.fit(train, validation_data=val, epochs=settings.epochs, callbacks=callbacks_, verbose=verbose,
                       shuffle=False)  # the dataset reshuffles itself each epoch

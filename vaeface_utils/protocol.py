@@ -1,0 +1,178 @@
+"""The course's comparison protocol: choose on validation, compare by paired differences.
+
+Every method, baselines and VAE alike, gets its settings (feature size,
+classifier, normalisation) from the same search on the validation images,
+ties going to the simpler choice; test splits are touched once, at the end.
+Two methods measured on the same splits are compared by their per-split
+differences, with a confidence interval (:func:`paired_difference`), not by
+whether their error bars overlap.
+
+>>> paired_difference([0.95, 0.96, 0.94], [0.93, 0.95, 0.93]).mean
+0.01333...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import recognition as rec
+
+__all__ = ["ValidationChoice", "choose_on_validation", "PairedDifference", "paired_difference"]
+
+
+@dataclass(frozen=True)
+class ValidationChoice:
+    """The outcome of :func:`choose_on_validation`.
+
+    Attributes
+    ----------
+    size : int or None
+        The chosen feature size (None when there was no size to choose).
+    classifier, normalise : str
+        The chosen classifier and normalisation (see
+        :func:`vaeface_utils.recognition.make_classifier`).
+    accuracy : float
+        Its validation accuracy.
+    scores : dict
+        ``{(size, classifier, normalise): validation accuracy}`` for every
+        setting tried, simplest first.
+    """
+
+    size: int | None
+    classifier: str
+    normalise: str
+    accuracy: float
+    scores: dict = field(repr=False)
+
+    def classifier_pipeline(self):
+        """The chosen classifier, unfitted."""
+        return rec.make_classifier(self.classifier, normalise=self.normalise)
+
+
+def choose_on_validation(make_extractor: Callable, x_train, id_train, x_val, id_val, *,
+                         sizes: Sequence[int | None] = (None,), classifiers: Sequence[str] = rec.CLASSIFIERS,
+                         normalisations: Sequence[str] = rec.NORMALISATIONS, skip=()) -> ValidationChoice:
+    """Fit features on the training images, identify the validation images, keep the best setting.
+
+    The settings are tried simplest first: classifiers in the order given
+    (1-NN before the fitted ones), then normalisations (none, standardise,
+    unit rows), then sizes from small to large; the first setting with the
+    highest accuracy wins, so ties go to the simpler choice.
+
+    Parameters
+    ----------
+    make_extractor : callable
+        ``make_extractor(size)`` returns an unfitted scikit-learn transformer
+        (``fit(x, y)``, ``transform(x)``), e.g.
+        ``lambda n: Eigenfaces(n)``; called with None when ``sizes`` is
+        ``(None,)``.
+    x_train, id_train, x_val, id_val : array_like
+        Images and identities; nothing else is seen.
+    sizes : sequence of int or None, default (None,)
+    classifiers : sequence of str, default all of :data:`~vaeface_utils.recognition.CLASSIFIERS`
+    normalisations : sequence of str, default all of :data:`~vaeface_utils.recognition.NORMALISATIONS`
+    skip : collection of (classifier, normalise), optional
+        Pairs not to try (for instance, too slow to fit on raw pixels).
+
+    Returns
+    -------
+    ValidationChoice
+
+    Raises
+    ------
+    ValueError
+        If nothing is left to try.
+    """
+    sizes = sorted(sizes, key=lambda s: -1 if s is None else s)
+    tried = [(c, n) for c in classifiers for n in normalisations if (c, n) not in set(skip)]
+    if not sizes or not tried:
+        raise ValueError("Nothing to try: give at least one size, classifier and normalisation not in `skip`.")
+    scores = {}
+    for size in sizes:
+        extractor = make_extractor(size).fit(x_train, id_train)
+        z_train, z_val = extractor.transform(x_train), extractor.transform(x_val)
+        for c, n in tried:
+            scores[size, c, n] = rec.identification_accuracy(z_train, id_train, z_val, id_val,
+                                                             rec.make_classifier(c, normalise=n))
+    order = sorted(scores, key=lambda key: (classifiers.index(key[1]), normalisations.index(key[2]),
+                                            -1 if key[0] is None else key[0]))
+    scores = {key: scores[key] for key in order}
+    best = max(order, key=lambda key: scores[key])  # the first of equals: the simplest
+    return ValidationChoice(size=best[0], classifier=best[1], normalise=best[2], accuracy=scores[best],
+                            scores=scores)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean per-split difference ``a - b`` with a t confidence interval.
+
+    Attributes
+    ----------
+    mean, low, high : float
+        The mean difference and its interval.
+    confidence : float
+    n : int
+        Number of splits.
+    wins : int
+        Splits on which ``a`` was strictly better.
+    """
+
+    mean: float
+    low: float
+    high: float
+    confidence: float
+    n: int
+    wins: int
+
+    @property
+    def verdict(self) -> str:
+        """``"a better"``, ``"b better"`` or ``"no clear difference"`` (the interval contains 0)."""
+        if self.low > 0:
+            return "a better"
+        if self.high < 0:
+            return "b better"
+        return "no clear difference"
+
+    def __str__(self):
+        return (f"{100 * self.mean:+.1f} points [{100 * self.low:+.1f}, {100 * self.high:+.1f}] "
+                f"({self.confidence:.0%} CI, {self.n} splits, better on {self.wins})")
+
+
+def paired_difference(a, b, *, confidence: float = 0.95) -> PairedDifference:
+    """Compare two methods measured on the same splits, split by split.
+
+    Parameters
+    ----------
+    a, b : sequence of float, or IdentificationResult
+        Per-split scores, in the same split order.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    PairedDifference
+        The mean of ``a - b`` with Student's t interval over splits.
+
+    Raises
+    ------
+    ValueError
+        If the two hold different numbers of splits, or fewer than 2.
+    """
+    from scipy import stats
+
+    a = np.asarray(getattr(a, "accuracies", a), dtype=float)
+    b = np.asarray(getattr(b, "accuracies", b), dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"`a` and `b` must hold one score per split, the same splits; got shapes {a.shape} "
+                         f"and {b.shape}.")
+    if len(a) < 2:
+        raise ValueError(f"A paired interval needs at least 2 splits; got {len(a)}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"`confidence` must be in (0, 1); got {confidence!r}. Use 0.95.")
+    d = a - b
+    mean = float(d.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return PairedDifference(mean=mean, low=mean - half, high=mean + half, confidence=confidence, n=len(d),
+                            wins=int(np.sum(d > 0)))
