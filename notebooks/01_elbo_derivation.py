@@ -114,12 +114,14 @@ config.seed_everything(SEED)
 # | true posterior | $p_\theta(z \mid x) = p_\theta(x \mid z)\, p(z) / p_\theta(x)$ | intractable for a neural decoder |
 # | encoder (approximate posterior) | $q_\phi(z \mid x)$ | a network with parameters $\phi$ that approximates $p_\theta(z \mid x)$ |
 #
-# **Erratum 2.** The article calls $p(z)$ the encoder. It is the **prior**:
-# it does not look at $x$ at all. The encoder is $q_\phi(z \mid x)$.
+# **Erratum 2.** The article says (§3.1) "其中，$x$是输入数据，$z$是随机变量，$p(x|z)$是解码器，$p(z)$是编码器。",
+# "where $x$ is the input data, $z$ is a random variable, $p(x|z)$ is the
+# decoder and $p(z)$ is the encoder". $p(z)$ is not the encoder. It is the
+# **prior**: it does not look at $x$ at all. The encoder is $q_\phi(z \mid x)$.
 #
 # To check every claim we need a model in which all five are exact. The
-# **linear-Gaussian latent model** (probabilistic PCA) is one: a VAE whose
-# decoder is linear,
+# **linear-Gaussian latent model** (probabilistic PCA; Tipping and Bishop,
+# 1999) is one: a VAE whose decoder is linear,
 #
 # $$z \sim \mathcal N(0, I_q), \qquad x \mid z \sim \mathcal N(W z + \mu,\ \sigma^2 I_D),
 # \qquad\text{so}\qquad x \sim \mathcal N(\mu,\ W W^\top + \sigma^2 I_D).$$
@@ -205,6 +207,8 @@ post_mean, post_cov = ppca_posterior(x, params)
 post_mean, post_var = post_mean[0, 0], post_cov[0, 0]
 print(f"posterior mean: grid {np.sum(z_grid * posterior_grid) * dz:.8f}, closed form {post_mean:.8f}")
 print(f"posterior var:  grid {np.sum((z_grid - post_mean) ** 2 * posterior_grid) * dz:.8f}, closed form {post_var:.8f}")
+assert abs(np.sum(z_grid * posterior_grid) * dz - post_mean) < 1e-8
+assert abs(np.sum((z_grid - post_mean) ** 2 * posterior_grid) * dz - post_var) < 1e-8 and post_var < 1.0  # prior var: 1
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(z_grid, np.exp(log_prior), label="prior p(z)")
@@ -253,7 +257,14 @@ assert abs(elbo_grid - elbo_closed) < 1e-9 and elbo_closed < log_px
 # %% [markdown]
 # What to notice: the ELBO is below $\log p(x)$, as Jensen promises.
 #
-# **Erratum 1.** The article writes $\log p(x) = \int p(z) \log p(x \mid z)\, dz$.
+# **Erratum 1.** The article says (§3.1) "VAE的目标是最大化下列概率模型的对数概率：",
+# "the goal of a VAE is to maximise the log-probability of the following
+# probabilistic model:"
+#
+# $$
+# \log p(x) = \int p(z) \log p(x|z) dz
+# $$
+#
 # The logarithm belongs *outside* the integral. The inside form is Jensen's
 # bound with $q = p(z)$, the prior: a lower bound, not an equality. Both,
 # computed:
@@ -316,9 +327,10 @@ x_batch = x_train[:50]
 log_px_batch = ppca_log_likelihood(x_batch, fitted)
 exact_mean, exact_cov = ppca_posterior(x_batch, fitted)
 exact_log_var = np.log(np.diag(exact_cov))  # fitted W has orthogonal columns: the posterior is diagonal
-print("posterior covariance is diagonal (off-diagonal < 1e-12):",
-      bool(np.abs(exact_cov - np.diag(np.diag(exact_cov))).max() < 1e-12))
+off_diagonal = np.abs(exact_cov - exact_cov * np.eye(3)).max()
+print(f"posterior covariance is diagonal (off-diagonal < 1e-12): {bool(off_diagonal < 1e-12)}")
 print(f"{'q(z|x)':<34}{'mean ELBO':>12}{'mean KL(q||p(z|x))':>20}{'max |identity error|':>22}")
+elbo_of_q, identity_error = {}, {}
 for label, mean_shift, log_var_shift in [
     ("exact posterior", 0.0, 0.0),
     ("mean shifted by 0.3", 0.3, 0.0),
@@ -333,15 +345,25 @@ for label, mean_shift, log_var_shift in [
     elbo_q = ppca_elbo(x_batch, fitted, m, lv)
     kl_q = kl_diag_gaussians(m, lv, exact_mean, exact_log_var)
     error = np.abs(log_px_batch - elbo_q - kl_q).max()
+    elbo_of_q[label], identity_error[label] = elbo_q, error
     print(f"{label:<34}{elbo_q.mean():>12.4f}{kl_q.mean():>20.4f}{'< 1e-10' if error < 1e-10 else error:>22}")
 print(f"{'log p(x), exact':<34}{log_px_batch.mean():>12.4f}")
 
 # %% [markdown]
 # What to notice: the exact posterior's ELBO equals $\log p(x)$ and every
 # other $q$ falls below it by exactly its KL to the posterior. The prior as
-# $q$ is the worst of these. A figure makes the same point: the ELBO of the
-# toy model's $x$ as a function of $q$'s mean, with $q$'s variance set to the
-# posterior's, peaks at the posterior mean and touches $\log p(x)$ there.
+# $q$ is the worst of these. The checks:
+
+# %%
+assert off_diagonal < 1e-12
+assert max(identity_error.values()) < 1e-10  # ELBO + KL(q || p(z|x)) = log p(x) for every q
+assert np.abs(elbo_of_q["exact posterior"] - log_px_batch).max() < 1e-10  # equality at the posterior
+assert min(elbo_of_q, key=lambda label: elbo_of_q[label].mean()) == "prior N(0, I) (ignores x)"
+
+# %% [markdown]
+# A figure makes the same point: the ELBO of the toy model's $x$ as a
+# function of $q$'s mean, with $q$'s variance set to the posterior's, peaks
+# at the posterior mean and touches $\log p(x)$ there.
 
 # %%
 means = np.linspace(-1.5, 1.5, 301)
@@ -505,18 +527,29 @@ def elbo_gradients(W, m, lv):
     return grad_W, grad_m, grad_lv
 
 
-W0, m0, lv0 = np.full((5, 1), 0.1), np.zeros((100, 1)), np.zeros((100, 1))
+# finite differences at a random point, for one entry of each of the three gradients
+rng = np.random.default_rng(SEED + 3)
+point = [rng.normal(size=(5, 1)), rng.normal(size=(100, 1)), rng.normal(scale=0.5, size=(100, 1))]  # W, m, lv
+analytic = elbo_gradients(*point)
 eps = 1e-6
-bump = np.zeros_like(W0)
-bump[2, 0] = eps
-numeric = (total_elbo(W0 + bump, m0, lv0) - total_elbo(W0 - bump, m0, lv0)) / (2 * eps)
-assert abs(numeric - elbo_gradients(W0, m0, lv0)[0][2, 0]) < 1e-5 * max(1.0, abs(numeric))
+for which, index in ((0, (2, 0)), (1, (7, 0)), (2, (7, 0))):
+    up, down = [a.copy() for a in point], [a.copy() for a in point]
+    up[which][index] += eps
+    down[which][index] -= eps
+    numeric = (total_elbo(*up) - total_elbo(*down)) / (2 * eps)
+    assert abs(numeric - analytic[which][index]) < 1e-5 * max(1.0, abs(numeric))
+W0, m0, lv0 = np.full((5, 1), 0.1), np.zeros((100, 1)), np.zeros((100, 1))
 
 
 def run(direction, n_steps, lr_theta=0.002, lr_phi=0.1):
-    """Gradient steps on the ELBO: direction=+1 ascends (right), -1 descends (the article's min)."""
+    """Gradient steps on the ELBO: direction=+1 ascends (right), -1 descends (the article's min).
+
+    Returns the ELBO after each step (-inf once it is no longer finite), the decoder, and the
+    largest |W|, |m| and log-variance at the last step with a finite ELBO.
+    """
     W, m, lv = W0.copy(), m0.copy(), lv0.copy()
     history = [total_elbo(W, m, lv)]
+    last_finite = (np.abs(W).max(), np.abs(m).max(), lv.max())
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_steps):
             grad_W, grad_m, grad_lv = elbo_gradients(W, m, lv)
@@ -526,11 +559,12 @@ def run(direction, n_steps, lr_theta=0.002, lr_phi=0.1):
             history.append(value)
             if not np.isfinite(value):
                 break
-    return np.array(history), PPCAParams(ml.mean, W, ml.sigma2)
+            last_finite = (np.abs(W).max(), np.abs(m).max(), lv.max())
+    return np.array(history), PPCAParams(ml.mean, W, ml.sigma2), last_finite
 
 
-maximised, theta_max = run(+1, TRAIN_STEPS)
-minimised, _ = run(-1, TRAIN_STEPS)
+maximised, theta_max, _ = run(+1, TRAIN_STEPS)
+minimised, _, runaway = run(-1, TRAIN_STEPS)
 print(f"{'step':>6}{'maximise ELBO':>16}{'minimise ELBO':>18}")
 for step in (0, 1, 2, 3, 5, 10, 100, TRAIN_STEPS):
     right = f"{maximised[step]:.2f}" if step < len(maximised) else ""
@@ -538,17 +572,24 @@ for step in (0, 1, 2, 3, 5, 10, 100, TRAIN_STEPS):
     print(f"{step:>6}{right:>16}{wrong:>18}")
 print(f"\nmaximum-likelihood log p(x), summed over the 100 observations: {best_log_lik:.2f} nats")
 print(f"log p_theta(x) after maximising the ELBO:                      {ppca_log_likelihood(x_data, theta_max).sum():.2f} nats")
+n_finite = len(minimised) - 2  # steps before the first non-finite ELBO
+print(f"\nminimising: the ELBO is no longer finite at step {n_finite + 1}; at step {n_finite}, "
+      f"max |W| = {runaway[0]:.1f} (from {np.abs(W0).max():.1f}), max |m| = {runaway[1]:.1f} (from 0), "
+      f"max log-variance = {runaway[2]:.1f} (from 0)")
 
 # %% [markdown]
 # What to notice: maximising the ELBO over $\theta$ and $\phi$ together climbs
 # to the maximum-likelihood value: the trained decoder is the best linear
 # decoder, and the bound is tight because $q$ has become the posterior.
-# Minimising it runs off to $-\infty$ within a few steps (the encoder's
-# variances explode): "minimise the ELBO" has no solution.
+# Minimising it runs off to $-\infty$ after the few steps printed above, with
+# every parameter running away together: the decoder's weights $W$, the
+# encoder's means and its log-variances all grow from their starting values.
+# "Minimise the ELBO" has no solution.
 
 # %%
 assert np.all(np.diff(maximised) > -1e-9) and abs(maximised[-1] - best_log_lik) < 0.01
-assert minimised[-1] < -1e6
+assert minimised[-1] == -np.inf and n_finite < 20
+assert runaway[0] > 10 * np.abs(W0).max() and runaway[1] > 10.0 and runaway[2] > 1.0  # all three ran away
 
 # %% [markdown]
 # ### A step over $\theta$ alone can lower $\log p_\theta(x)$
@@ -557,8 +598,9 @@ assert minimised[-1] < -1e6
 # Gaussian family of $q$ contains the model's exact posterior, so $\phi$
 # could close the gap. Now hold the encoder fixed at an imperfect $q$ and
 # move $\theta$ alone. Start from the maximum-likelihood decoder, the best
-# model there is, with $q$ at that model's posterior means and three times
-# its posterior variance (the "variance x 3" row of section 3), and ascend the
+# model of this family for these data, with $q$ at that model's posterior
+# means and three times its posterior variance (the same distortion as the
+# "variance x 3" row of section 3, there of another model), and ascend the
 # ELBO over $\theta$ only:
 
 # %%
@@ -581,9 +623,9 @@ for step, elbo_value, model_log_lik, kl_gap in theta_only[[0, 1, 2, 5, 20, 100]]
 # What to notice: every step raises the ELBO, yet $\log p_\theta(x)$ falls
 # from its maximum. The whole gain, and more, comes from the KL: the decoder
 # bends its posterior towards the fixed $q$. With a neural decoder the
-# encoder's family never contains every posterior, so this pull is always
-# there, and the decoder that maximises the ELBO is in general not the one
-# that maximises the likelihood.
+# encoder's family in general does not contain every posterior, so this pull
+# is generally there, and the decoder that maximises the ELBO is in general
+# not the one that maximises the likelihood.
 
 # %%
 elbo_path, log_lik_path, kl_path = theta_only[:, 1], theta_only[:, 2], theta_only[:, 3]
@@ -595,14 +637,15 @@ assert kl_path[-1] < kl_path[0] - (elbo_path[-1] - elbo_path[0])  # the KL fell 
 # ## 6. The reparameterisation trick, measured
 #
 # Training needs the gradient of $\mathbb E_{q_\phi}[f(z)]$ with respect to
-# $\phi$, where $f(z) = \log p_\theta(x \mid z)$. Two unbiased Monte Carlo
-# estimators exist for $q_\phi = \mathcal N(m, s^2)$:
+# $\phi$, where $f(z) = \log p_\theta(x \mid z)$. Two standard unbiased
+# estimators for $q_\phi = \mathcal N(m, s^2)$ are:
 #
-# - **score function (REINFORCE):** $\nabla_m \mathbb E_q[f] = \mathbb E_q\big[f(z)\, \nabla_m \log q(z)\big]
+# - **score function (REINFORCE; Williams, 1992):** $\nabla_m \mathbb E_q[f] = \mathbb E_q\big[f(z)\, \nabla_m \log q(z)\big]
 #   = \mathbb E_q\big[f(z)\, (z - m) / s^2\big]$; it only needs values of $f$;
 # - **reparameterisation:** write $z = m + s\,\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$,
 #   so $\nabla_m \mathbb E_\varepsilon[f(m + s\varepsilon)] = \mathbb E_\varepsilon[f'(m + s\varepsilon)]$;
-#   it uses the derivative of $f$, which a network provides by backpropagation.
+#   it uses the derivative of $f$, which a network provides by backpropagation
+#   (Kingma and Welling, 2014; Rezende, Mohamed and Wierstra, 2014).
 #
 # The score-function estimator has a standard remedy for its variance: since
 # $\mathbb E_q[\nabla_m \log q(z)] = 0$, any constant $b$ (a **baseline**) may be
@@ -651,12 +694,18 @@ for n_samples, rm, rv, sm, sv, bm, bv in rows:
 baseline_gain = np.mean([row[4] / row[6] for row in rows])
 print(f"with the baseline, REINFORCE's variance falls {baseline_gain:.1f}x (mean over S); it stays "
       f"{np.mean([row[6] / row[2] for row in rows]):.1f}x the reparameterisation's")
+print(f"for the same precision, REINFORCE needs about {np.mean([row[4] / row[2] for row in rows]):.0f} times as "
+      f"many samples as the reparameterisation estimator (the mean 'score/reparam' ratio), "
+      f"{np.mean([row[6] / row[2] for row in rows]):.1f} times with the baseline")
 
 fig, ax = plt.subplots(figsize=(7, 4))
-sizes = [row[0] for row in rows]
+sizes = np.array([row[0] for row in rows])
 ax.loglog(sizes, [row[2] for row in rows], "o-", label="reparameterisation")
 ax.loglog(sizes, [row[4] for row in rows], "s-", label="score function (REINFORCE)")
-ax.loglog(sizes, [row[6] for row in rows], "^--", label="score function with baseline b = f(m)")
+ax.loglog(sizes, [row[6] for row in rows], "^-", label="score function with baseline b = f(m)")
+for k in (2, 4, 6):  # a 1/S line through each estimator's variance at S = 1
+    ax.loglog(sizes, rows[0][k] / sizes, "--", color="grey", lw=0.8,
+              label="1/S, through each variance at S = 1" if k == 2 else None)
 ax.set(xlabel="samples per estimate S", ylabel="variance, (nats per unit of m)²",
        title=f"Toy model, one observation: variance of three estimates of the gradient\n"
              f"of E_q[log p(x|z)] with respect to q's mean ({N_GRAD_REPEATS} repeats per S)")
@@ -665,12 +714,12 @@ plt.show()
 
 # %% [markdown]
 # What to notice: all three estimators are centred on the exact gradient and
-# all variances fall like $1/S$, but the score-function estimator's is far
-# larger at every $S$: for the same precision it needs as many times more
-# samples as the "score/reparam" column says. The baseline cuts its
-# variance by the factor in the last column, which helps, but leaves it well
-# above the reparameterisation's. The reparameterisation trick is what makes
-# one sample per image enough to train a VAE.
+# all variances fall like $1/S$ (each follows its dashed line), but the
+# score-function estimator's is far larger at every $S$: for the same
+# precision, REINFORCE needs the "score/reparam" factor more samples (the
+# last line printed above). The baseline cuts its variance by the factor in
+# the last column, which helps, but leaves it well above the
+# reparameterisation's.
 #
 # Score-function estimators still matter where the trick cannot be used: when
 # $z$ is **discrete** (a category, a binary code), there is no differentiable
@@ -687,6 +736,8 @@ for n_samples, rm, rv, sm, sv, bm, bv in rows:
     assert sv > 10 * rv  # REINFORCE is far noisier
     assert 1.5 * bv < sv  # the baseline reduces its variance
     assert bv > 2 * rv  # but not to the reparameterisation's
+for k in (2, 4, 6):  # variance x S stays at the variance for S = 1: each variance falls like 1/S
+    assert np.allclose([row[k] * row[0] for row in rows], rows[0][k], rtol=0.2)
 
 # %% [markdown]
 # ## 7. The KL term in closed form
@@ -758,7 +809,13 @@ print("read as a log-variance: KL =", kl_diag_gaussian_standard(center, raw_outp
 
 # %% [markdown]
 # What to notice: one negative output turns the KL and the sample into NaN,
-# and a NaN loss stops training. With a log-variance nothing can go wrong.
+# and a NaN loss stops training. With a log-variance, no output can make the
+# variance negative: the KL and the sample stay finite.
+
+# %%
+assert np.isnan(as_variance_kl).all() and np.isnan(as_variance_z[0, 1])  # the negative output
+assert np.isfinite(kl_diag_gaussian_standard(center, raw_output)).all()
+assert np.isfinite(center + np.exp(0.5 * raw_output) * np.array([[0.1, 0.1]])).all()
 
 # %% [markdown]
 # ## 8. Decoder likelihoods for images
@@ -791,8 +848,9 @@ print("stable formula:", stable.round(3), "nats per image")
 # rounds to exactly 0 or 1. Now the package's `bernoulli_log_likelihood`,
 # SciPy's Bernoulli distribution (with moderate logits, where the naive
 # probabilities are fine), and Keras's `binary_crossentropy(from_logits=True)`
-# times the number of pixels: Keras *averages* over pixels, so its loss must
-# be multiplied by $D$ to be $-\log p(x \mid z)$ in nats per image.
+# times the number of pixels: Keras *averages* over the last axis, here the
+# 64 pixels of each flattened image, so its loss must be multiplied by $D$ to
+# be $-\log p(x \mid z)$ in nats per image.
 
 # %%
 import keras
@@ -906,9 +964,14 @@ assert np.allclose(from_mse, neg_log_lik) and np.allclose(by_scipy, neg_log_lik)
 # unit in which $\log p(x) = \mathrm{ELBO} + \mathrm{KL}(q \| p(z|x))$ holds.
 #
 # **Pitfall A.** A loss written as "mean reconstruction error over pixels + KL"
-# (what Keras's default losses give, since they average over the last axis) divides the
-# reconstruction term by $D$ but not the KL. That is **one** rescaling, and
-# with the mean squared error it can be read in two ways:
+# divides the reconstruction term by $D$ but not the KL. It is what
+# `compile(loss='mse')` gives for images of shape `(n, H, W, 1)`: Keras's
+# losses average over the last axis only, here the channel axis of size 1,
+# and the averaging over pixels comes from the default reduction,
+# `sum_over_batch_size`, which then takes the mean over everything else. So
+# the loss is the mean over every element of the batch, every pixel of every
+# image (checked below). That is **one** rescaling, and with the mean squared
+# error it can be read in two ways:
 #
 # - a KL weight (a "β") of $D$ on a Gaussian decoder with $\sigma^2 = \tfrac12$:
 #   $D \cdot (\mathrm{MSE} + \mathrm{KL}) = \lVert x - \hat x \rVert^2 + D \cdot \mathrm{KL}$,
@@ -923,12 +986,26 @@ assert np.allclose(from_mse, neg_log_lik) and np.allclose(by_scipy, neg_log_lik)
 # mean binary cross-entropy there is no $\sigma^2$ to absorb the factor, and
 # the only reading is $\beta = D$.) Notebook 02's Bug 6 finds the same in
 # Keras's `mse`. Checked on three made-up $64 \times 64$ images, with made-up
-# KL values:
+# KL values, first what Keras's `mse` averages over:
 
 # %%
 D_faces = 64 * 64
 x_faces = rng.random((3, D_faces))
 x_hat_faces = np.clip(x_faces + 0.1 * rng.standard_normal(x_faces.shape), 0.0, 1.0)
+y, y_hat = (a.reshape(3, 64, 64, 1).astype("float32") for a in (x_faces, x_hat_faces))
+per_element = keras.losses.mean_squared_error(y, y_hat)  # the loss function alone
+mse_loss = keras.losses.MeanSquaredError()  # what compile(loss='mse') uses
+print(f"keras.losses.mean_squared_error on images of shape {y.shape}: output shape "
+      f"{tuple(per_element.shape)} (the channel axis averaged away)")
+print(f"MeanSquaredError(), reduction {mse_loss.reduction!r}: {float(mse_loss(y, y_hat)):.6f}; "
+      f"mean over all {y.size} squared errors: {((y - y_hat) ** 2).mean():.6f}")
+assert tuple(per_element.shape) == (3, 64, 64) and mse_loss.reduction == "sum_over_batch_size"
+assert np.isclose(float(mse_loss(y, y_hat)), ((y - y_hat) ** 2).mean(), rtol=1e-5)
+
+# %% [markdown]
+# Then the two readings of 'mse' + KL:
+
+# %%
 kl_faces = np.array([10.0, 25.0, 40.0])  # nats per image, for illustration
 mean_loss = ((x_faces - x_hat_faces) ** 2).mean(axis=1) + kl_faces  # 'mse' + KL
 beta_d_reading = (-gaussian_log_likelihood(x_faces, x_hat_faces, math.log(0.5)) + D_faces * kl_faces) / D_faces
@@ -975,10 +1052,16 @@ assert math.isclose(bits_per_dim_to_nats(bpd, D_faces), neg_elbo_nats)
 # (log-density above 0, negative bits/dim). The probability of an 8-bit
 # value is the density integrated over its bin of width $1/256$; for a density
 # that is smooth on that scale,
-# $\log P(\text{8-bit image}) \approx \log p_{[0,1]}(x) - D \log 256$ (with
-# uniform dequantisation noise, $\ge$ in expectation, by Jensen). In bits per
-# dimension: **add 8**. The check on one pixel: the exact probability of each bin
-# from the Gaussian CDF against the density times the bin width.
+# $\log P(\text{8-bit image}) \approx \log p_{[0,1]}(x) - D \log 256$. In bits
+# per dimension: **add 8**. Smooth or not, uniform dequantisation gives a
+# bound (Theis, van den Oord and Bethge, 2016): for an 8-bit image $x_{\text{int}}$
+# and noise $u \sim \mathcal U[0, 1)^D$, $P(x_{\text{int}}) = \mathbb E_u\big[p\big((x_{\text{int}} + u) / 256\big)\big]\, 256^{-D}$,
+# so by Jensen
+#
+# $$\log P(x_{\text{int}}) \ \ge\ \mathbb E_u\Big[\log p\big((x_{\text{int}} + u) / 256\big)\Big] - D \log 256.$$
+#
+# The check on one pixel: the exact probability of each bin from the Gaussian
+# CDF against the density times the bin width, and against the bound.
 
 # %%
 levels = np.arange(256)
@@ -990,11 +1073,23 @@ print(f"largest |log P(bin) - (log density - log 256)| over the 256 levels: {np.
 print(f"at the mode: log density {log_density.max():.3f} nats (> 0), "
       f"{nats_to_bits_per_dim(-log_density.max(), 1):.3f} bits on [0, 1]; "
       f"{nats_to_bits_per_dim(-log_p_bins.max(), 1):.3f} bits as an 8-bit value")
+u_nodes = (np.arange(1000) + 0.5) / 1000  # midpoints: E_u[...] over each bin by quadrature
+dequantised = pixel.logpdf((levels[:, None] + u_nodes) / 256).mean(axis=1) - discretization_correction_nats(1)
+print(f"dequantisation bound: below log P(bin) at every level, by at most "
+      f"{(log_p_bins - dequantised).max():.1e} nats")
 
 # %% [markdown]
-# What to notice: after the correction the two agree to about $2 \times 10^{-3}$ nats; the
-# density on $[0, 1]$ has a *negative* cost in bits, the 8-bit probability a
-# positive one about 8 bits larger.
+# What to notice: after the correction the two agree to the largest
+# difference printed above, a few thousandths of a nat; the dequantisation
+# bound is below the exact value at every level; the density on $[0, 1]$ has
+# a *negative* cost in bits, the 8-bit probability a positive one about 8
+# bits larger.
+
+# %%
+assert np.abs(log_p_bins - corrected).max() < 5e-3
+assert np.all(dequantised <= log_p_bins)
+assert nats_to_bits_per_dim(-log_density.max(), 1) < 0 < nats_to_bits_per_dim(-log_p_bins.max(), 1)
+assert abs(nats_to_bits_per_dim(-log_p_bins.max(), 1) - nats_to_bits_per_dim(-log_density.max(), 1) - 8) < 0.01
 
 # %% [markdown]
 # ## 9. The importance-weighted bound $\mathcal L_K$
@@ -1006,19 +1101,33 @@ print(f"at the mode: log density {log_density.max():.3f} nats (> 0), "
 # w_k = \frac{p(x, z_k)}{q(z_k \mid x)}.$$
 #
 # $\mathcal L_1$ is the ELBO, $\mathcal L_K \le \mathcal L_{K+1}$, and
-# $\mathcal L_K \to \log p(x)$ as $K \to \infty$ (Burda et al., 2016). In code
-# the weights must stay in log space: $\log \frac1K \sum_k e^{\log w_k}$ is
-# `logsumexp(log_w) - log K`. A log-weight of an image is a sum over thousands
-# of pixels, minus thousands of nats (section 8), and `np.exp` of anything
-# below about $-745$ underflows to 0:
+# $\mathcal L_K \to \log p(x)$ as $K \to \infty$ if the weights
+# $p(x, z) / q(z \mid x)$ are bounded (Burda, Grosse and Salakhutdinov,
+# "Importance Weighted Autoencoders", ICLR 2016). In code the weights must
+# stay in log space: $\log \frac1K \sum_k e^{\log w_k}$ is
+# `logsumexp(log_w) - log K`. A log-weight of an image is a sum over
+# thousands of pixels, so it can be thousands of nats in size, of either sign
+# (a Gaussian decoder's density can exceed 1, section 8). `np.exp` overflows
+# to infinity above about $709.8$ and underflows to 0 below about $-745$ (the
+# limits of 64-bit floats, printed below):
 
 # %%
-log_w = np.array([-1002.3, -1000.1, -1005.0, -1000.9])
-with np.errstate(divide="ignore"):
-    naive_bound = np.log(np.mean(np.exp(log_w)))
-stable_bound = logsumexp(log_w) - math.log(len(log_w))
-print(f"naive log(mean(exp(log_w))): {naive_bound}")
-print(f"logsumexp(log_w) - log K:    {stable_bound:.6f}")
+tiny = np.finfo(np.float64).smallest_subnormal
+exp_max = math.log(np.finfo(np.float64).max)  # above this, exp overflows to inf
+exp_min = math.log(tiny) - math.log(2.0)  # below this, exp rounds to 0 (half the smallest float)
+with np.errstate(over="ignore"):
+    assert np.isinf(np.exp(exp_max + 0.01)) and np.isfinite(np.exp(exp_max - 0.01))
+assert np.exp(exp_min - 0.01) == 0.0 < np.exp(exp_min + 0.01)
+print(f"np.exp(x) overflows to inf for x above {exp_max:.1f} and underflows to 0 for x below {exp_min:.1f}")
+log_w_examples = np.array([[-1002.3, -1000.1, -1005.0, -1000.9], [1002.3, 1000.1, 1005.0, 1000.9]])
+stable_bounds = []
+for log_w in log_w_examples:
+    with np.errstate(divide="ignore", over="ignore"):
+        naive_bound = np.log(np.mean(np.exp(log_w)))
+    stable_bounds.append(logsumexp(log_w) - math.log(len(log_w)))
+    print(f"log_w = {log_w}:  naive log(mean(exp(log_w))) = {naive_bound};  "
+          f"logsumexp(log_w) - log K = {stable_bounds[-1]:.6f}")
+    assert not np.isfinite(naive_bound) and np.isfinite(stable_bounds[-1])
 
 # %% [markdown]
 # The package's `iwae_bound` takes log-weights of shape `(n_importance, n)`
@@ -1027,13 +1136,14 @@ print(f"logsumexp(log_w) - log K:    {stable_bound:.6f}")
 # %%
 from vaeface_utils.elbo import iwae_bound, log_normal_diag, ppca_log_joint
 
-assert np.isclose(iwae_bound(log_w[:, None])[0], stable_bound)
+assert np.allclose(iwae_bound(log_w_examples.T), stable_bounds)  # one column per example
 print("iwae_bound agrees with the inline formula")
 
 # %% [markdown]
-# Now $\mathcal L_K$ on the toy model, with the worst proposal of section 3:
-# $q = p(z)$, the prior (so $\mathcal L_1$ is the article's formula). Each
-# $\mathcal L_K$ is averaged over independent draws.
+# Now $\mathcal L_K$ on the toy model, with the proposal that ignores $x$,
+# $q = p(z)$, the prior (so $\mathcal L_1$ is the article's formula, short of
+# $\log p(x)$ by the amount printed below). Each $\mathcal L_K$ is averaged
+# over independent draws.
 #
 # For large $K$ the gap $\log p(x) - \mathcal L_K$ becomes smaller than the
 # Monte Carlo error of $\mathcal L_K$ itself, so to see it on a log scale we
@@ -1051,6 +1161,10 @@ print("iwae_bound agrees with the inline formula")
 # \operatorname{Var}_q[w / p(x)] = \frac{\int p(z)\, p(x \mid z)^2\, dz}{p(x)^2} - 1 \quad\text{for } q = p(z),$$
 #
 # with the integral computed on the grid of section 1.
+
+# %%
+print(f"q = p(z): L_1 = ELBO = {elbo_prior_q:.4f} nats, {log_px - elbo_prior_q:.4f} nats below "
+      f"log p(x) = {log_px:.4f} nats")
 
 # %% tags=["nbval-ignore-output"]
 var_w = math.exp(logsumexp(log_prior + 2 * log_decoder(x, z_grid)) + math.log(dz) - 2 * log_px) - 1.0
@@ -1120,6 +1234,7 @@ assert np.all(np.abs(gap_means[large_k] / gap_rate[large_k] - 1) < 0.25)  # the 
 z_post = post_mean + math.sqrt(post_var) * rng.standard_normal((5, 1, 1))
 log_w_post = ppca_log_joint(x, z_post, params) - log_normal_diag(z_post, post_mean, math.log(post_var))
 print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};  log p(x): {log_px:.10f}")
+assert np.allclose(log_w_post, log_px, atol=1e-10)  # every weight is p(x)
 
 # %% [markdown]
 # ## 10. Errata for "VAE for face recognition"
@@ -1129,9 +1244,9 @@ print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};
 #
 # | # | the article says | correct | shown in |
 # |---|---|---|---|
-# | 1 | $\log p(x) = \int p(z) \log p(x \mid z)\, dz$ | $\log p(x) = \log \int p(z)\, p(x \mid z)\, dz$; the inside form is a Jensen lower bound (the ELBO with $q = p(z)$), short of $\log p(x)$ by the amount §2 prints | §2, the "Erratum 1" cell |
-# | 2 | $p(z)$ is the encoder | $p(z)$ is the **prior**, fixed and independent of $x$; the encoder is $q_\phi(z \mid x)$, an approximation of the true posterior $p_\theta(z \mid x)$ | §1, the table and the figure |
-# | 3 | "训练：通过最小化下列目标函数来训练编码器和解码器" ("training: train the encoder and the decoder by minimising the following objective function"), $\min_\theta \mathbb{E}_{z \sim q_\theta(z \mid x)} [\log p_\theta(x \mid z) - \mathrm{KL}(q_\theta(z \mid x) \,\|\, p(z))]$ | its one $\theta$ covers both networks, so the minimum is over both; the errors are the **sign** ($\max_{\theta, \phi} \mathrm{ELBO}$, loss $= -\mathrm{ELBO}$; minimising diverges to $-\infty$) and **one symbol for two networks**: the encoder's $\phi$ only tightens the bound, the decoder's $\theta$ changes the model, and a step over $\theta$ can even lower $\log p_\theta(x)$ | §5, the maximise/minimise table and the step over $\theta$ alone |
+# | 1 | "VAE的目标是最大化下列概率模型的对数概率：" ("the goal of a VAE is to maximise the log-probability of the following probabilistic model:") $\log p(x) = \int p(z) \log p(x\vert z) dz$ | $\log p(x) = \log \int p(z)\, p(x \mid z)\, dz$; the inside form is a Jensen lower bound (the ELBO with $q = p(z)$), short of $\log p(x)$ by the amount §2 prints | §2, the "Erratum 1" cell |
+# | 2 | "其中，$x$是输入数据，$z$是随机变量，$p(x\vert z)$是解码器，$p(z)$是编码器。" ("where $x$ is the input data, $z$ is a random variable, $p(x\vert z)$ is the decoder and $p(z)$ is the encoder") | $p(z)$ is the **prior**, fixed and independent of $x$; the encoder is $q_\phi(z \mid x)$, an approximation of the true posterior $p_\theta(z \mid x)$ | §1, the table and the figure |
+# | 3 | "训练：通过最小化下列目标函数来训练编码器和解码器：" ("training: train the encoder and the decoder by minimising the following objective function:"), $\min_\theta \mathbb{E}_{z \sim q_\theta(z\vert x)} [\log p_\theta(x\vert z) - KL(q_\theta(z\vert x) \vert\vert p(z))]$ | its one $\theta$ covers both networks, so the minimum is over both; the errors are the **sign** ($\max_{\theta, \phi} \mathrm{ELBO}$, loss $= -\mathrm{ELBO}$; minimising diverges to $-\infty$) and **one symbol for two networks**: the encoder's $\phi$ only tightens the bound, the decoder's $\theta$ changes the model, and a step over $\theta$ can even lower $\log p_\theta(x)$ | §5, the maximise/minimise table and the step over $\theta$ alone |
 # | 4 | "编码器的输出层应该是一个均值和方差的二元组" ("the encoder's output layer should be a pair of a mean and a variance") | a mean and a **log-variance**, as the article's own code has it (`z_log_var = layers.Dense(64)(x)`); a negative "variance" makes the KL and $z$ NaN | §7, the "Erratum 4" cell |
 # | 5 | "解码器的输入层应该是与原始输入数据$x$相同的形状" ("the decoder's input layer should have the same shape as the original input data $x$") | the decoder's **output** has the shape of $x$; its input is a code $z$, with the latent space's shape | §1, the "Erratum 5" cell |
 # | 6 | of the KL term $\mathrm{KL}(q_\theta(z \mid x) \,\|\, p(z))$: "是KL散度，用于衡量编码器与真实分布之间的差距" ("is the KL divergence, used to measure the gap between the encoder and the true distribution") | it is the distance from $q(z \mid x)$ to the **prior**; the gap to the true posterior is $\mathrm{KL}(q \,\|\, p(z \mid x)) = \log p(x) - \mathrm{ELBO}$, which the exact posterior closes although its KL to the prior is not zero | §4, the "Erratum 6" cell |
@@ -1171,6 +1286,29 @@ print(f"L_5 with q = true posterior, one draw: {iwae_bound(log_w_post)[0]:.10f};
 # Next, `02`: the article's Keras code, fixed into a VAE whose loss is the
 # negative ELBO of this notebook, summed over pixels (its default Bernoulli
 # decoder on grey faces is Pitfall D).
+
+# %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The VAE, the ELBO as its objective, the reparameterisation trick.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model
+#   and trick, found independently.
+# - Williams, R. J. Simple statistical gradient-following algorithms for
+#   connectionist reinforcement learning. Machine Learning 8, 1992. The
+#   score-function (REINFORCE) estimator of section 6.
+# - Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted
+#   Autoencoders. ICLR 2016. The bound $\mathcal L_K$ of section 9.
+# - Loaiza-Ganem, G. and Cunningham, J. P. The continuous Bernoulli: fixing a
+#   pervasive error in variational autoencoders. NeurIPS 2019. Section 8,
+#   "On grey values".
+# - Theis, L., van den Oord, A. and Bethge, M. A note on the evaluation of
+#   generative models. ICLR 2016. Densities of discrete data, dequantisation,
+#   bits per dimension (section 8).
+# - Tipping, M. E. and Bishop, C. M. Probabilistic principal component
+#   analysis. Journal of the Royal Statistical Society, Series B 61(3), 1999.
+#   The linear-Gaussian model used throughout.
 
 # %% [markdown]
 # ## Exercises

@@ -579,8 +579,9 @@ assert FAST or all(by_latent[min(LATENT_DIMS)][key] < by_latent[smaller][key] fo
 # same ELBO. The extra nats of KL buy an equally better reconstruction term,
 # and the two cancel in the ELBO. By the variance criterion all 64
 # dimensions are "active", each carrying less KL than one of the 32. Beyond
-# what the data support, extra dimensions buy KL, not a better model; the
-# course's 32 was chosen on the validation faces in notebook 03.
+# what the data support, extra dimensions buy KL, not a better model. (The
+# course model's 32 is a default, not a tuned choice; notebook 03 searches
+# other settings on the validation faces.)
 
 # %% [markdown]
 # ## 3. The ELBO is only a bound
@@ -849,7 +850,7 @@ plt.show()
 #   one, in `PCA_SIZES`, whose features identify the validation faces best
 #   by 1-NN against the training faces, the smaller size on a tie
 #   (`protocol.choose_on_validation`, with this section's classifier); the
-#   VAE's settings were chosen on the same faces in notebook 03.
+#   VAE is the course model of notebook 03, early-stopped on the same faces.
 # - **Gallery:** the 200 unperturbed training and validation faces (each
 #   person's five faces outside the test split), mapped by the fitted
 #   features. The **queries** are the 200 test faces, used only here.
@@ -1216,7 +1217,7 @@ display(Markdown(
     f"{mean_perturbed(robustness['eigenfaces']):.1%} for eigenfaces and "
     f"{mean_perturbed(robustness['fisherfaces']):.1%} for fisherfaces (section 6). And it can be inspected: at "
     f"$\\beta = 1$, {by_beta[1.0]['active']} of its {LATENT} dimensions are active (section 2), and notebook 03's "
-    "traversals show what the most active ones change (lighting, pose, face shape).\n\n"
+    "traversals measure what the most active ones change (brightness, light from one side, where the face sits).\n\n"
     "**Limits the article does not list:** blurred outputs (section 1), a loose bound (section 3), the leak of "
     "training pictures (section 5) and what 40 people in one lab cannot show (section 7)."))
 
@@ -1262,7 +1263,7 @@ display(Markdown("\n\n".join([
     "collapse (section 2).",
     f"**Is a bigger latent space better?** No. By latent size ({SWEEP_EPOCHS} epochs each): {latent_summary}. "
     f"From {smaller} to {largest} dimensions the KL rose by {kl_rise:.0%} and the ELBO changed by "
-    f"{elbo_change:+.1%} (section 2). The latent size was chosen on the validation faces in notebook 03.",
+    f"{elbo_change:+.1%} (section 2).",
     f"**Are the decoded faces realistic?** No: face-like but blurred. Decoder means of prior codes keep "
     f"{vae_prior_means[0] / reference:.0%} of real faces' gradient energy, PCA's {pca_prior_means[0] / reference:.0%}"
     f" (section 1). Nor are they new people in any useful sense: the decoder fits its {len(x_train)} training "

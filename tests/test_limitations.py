@@ -337,6 +337,7 @@ def test_membership_bad_input(members, nonmembers, error, match):
         L.membership_roc(members, nonmembers)
 
 
+@pytest.mark.claims
 def test_an_overtrained_vae_leaks_membership_of_real_faces(orl_path):
     """Notebook 05's privacy claim at a small scale that CI can afford (about 15 s).
 

@@ -333,3 +333,19 @@ def test_check_active_units_and_its_hints():
     assert check.active_units(None, z_mean).status == "not done"
     assert "standard deviation" in check.active_units(int(np.sum(z_mean.std(axis=0) > 0.01)), z_mean).message
     assert "only 6" in check.active_units(7, z_mean).message
+
+
+def test_check_ppca_noise_variance():
+    from vaeface_utils import elbo
+    from vaeface_utils.checks import training as check
+
+    rng = np.random.default_rng(0)
+    x_train, x_val = rng.normal(size=(60, 10)), rng.normal(size=(20, 10))
+    sigma2s = [0.1, 0.5, 1.0, 2.0]
+    scores = {s2: elbo.ppca_log_likelihood(x_val, elbo.ppca_fit(x_train, 2, sigma2=s2)).mean() for s2 in sigma2s}
+    best = max(scores, key=scores.get)
+    assert check.ppca_noise_variance(best, x_train, x_val, 2, sigma2s).passed
+    assert check.ppca_noise_variance(None, x_train, x_val, 2, sigma2s).status == "not done"
+    wrong = next(s2 for s2 in sigma2s if s2 != best)
+    result = check.ppca_noise_variance(wrong, x_train, x_val, 2, sigma2s)
+    assert result.status == "wrong" and f"{best}" not in repr(result)

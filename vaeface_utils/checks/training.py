@@ -21,7 +21,7 @@ import numpy as np
 from .. import elbo as _elbo
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["beta_effect", "bits_per_dim", "active_units", "ACTIVE_THRESHOLD"]
+__all__ = ["beta_effect", "bits_per_dim", "active_units", "ppca_noise_variance", "ACTIVE_THRESHOLD"]
 
 #: A latent dimension is active when its posterior mean varies across images by more than this (variance).
 ACTIVE_THRESHOLD = 0.01
@@ -124,6 +124,35 @@ def active_units(answer, z_mean, threshold=ACTIVE_THRESHOLD):
         return CheckResult(name, "wrong", f"There are only {z_mean.shape[1]} latent dimensions to count.")
     return CheckResult(name, "wrong", "Compute the variance of each column of z_mean across images, then count "
                                       "the columns above the threshold.")
+
+
+def ppca_noise_variance(answer, x_train, x_val, latent_dim, sigma2s):
+    """Exercise 4: the noise variance, among ``sigma2s``, that gives PPCA the best validation log-likelihood.
+
+    Parameters
+    ----------
+    answer : float or None
+    x_train, x_val : array_like, shape (n, D)
+        Flattened training and validation faces.
+    latent_dim : int
+    sigma2s : sequence of float
+        The variances to choose from.
+    """
+    name = "Exercise 4 (PPCA's noise variance, chosen on validation)"
+    x_train = np.asarray(x_train, dtype=np.float64)
+    x_val = np.asarray(x_val, dtype=np.float64)
+    scores = {float(s2): _elbo.ppca_log_likelihood(x_val, _elbo.ppca_fit(x_train, latent_dim, sigma2=s2)).mean()
+              for s2 in sigma2s}
+    best = max(scores, key=scores.get)
+    on_train = max(scores, key=lambda s2: _elbo.ppca_log_likelihood(
+        x_train, _elbo.ppca_fit(x_train, latent_dim, sigma2=s2)).mean())
+    ml = _elbo.ppca_fit(x_train, latent_dim).sigma2
+    mistakes = [(on_train, "That variance fits the training faces best; score each on the validation faces."),
+                (ml, "That is the maximum-likelihood variance from the training faces; choose among `sigma2s` by "
+                     "the validation faces' log-likelihood.")]
+    return check_close(name, answer, best, rtol=1e-9, atol=0.0, mistakes=mistakes,
+                       hint="Fit PPCA on the training faces once per variance (elbo.ppca_fit(..., sigma2=s2)), "
+                            "score the validation faces (elbo.ppca_log_likelihood, mean over faces), keep the best.")
 
 
 def _close(answer, value):

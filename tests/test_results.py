@@ -1,0 +1,126 @@
+"""Results records: the module, and the committed records against their notebooks' prose.
+
+Each notebook that measures writes ``notebooks/results/<notebook>.json`` in
+the full mode, from the run that made its stored outputs. These tests check
+that each record is complete, that its numbers are the ones the notebook's
+stored outputs print, and that the conclusions the prose draws hold for it.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vaeface_utils import results
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+RECORDED = ("03_training_on_faces", "04_latent_face_recognition", "05_limitations")
+
+
+# --------------------------------------------------------------------------- the module
+
+
+def test_a_record_round_trips_and_the_fast_mode_writes_nothing(tmp_path):
+    record = {"a": np.float32(0.25), "b": {"c": np.int64(3), "d": [np.float64(1 / 3), 2]}, "e": "text", "f": True}
+    assert results.write_record("demo", record, fast=True, directory=tmp_path) is None
+    assert not list(tmp_path.iterdir())
+    path = results.write_record("demo", record, fast=False, directory=tmp_path)
+    assert path == tmp_path / "demo.json"
+    assert results.load_record("demo", directory=tmp_path) == {"a": 0.25, "b": {"c": 3, "d": [0.333333, 2]},
+                                                               "e": "text", "f": True}
+    assert results.format_record(record).splitlines() == ["a: 0.25", "b.c: 3", "b.d: [0.333333, 2]", "e: text",
+                                                          "f: True"]
+
+
+@pytest.mark.parametrize("name, record, error, match", [
+    ("demo.json", {"a": 1}, ValueError, "notebook's name"),
+    ("", {"a": 1}, ValueError, "notebook's name"),
+    ("demo", {}, TypeError, "non-empty dict"),
+    ("demo", {"a": float("nan")}, ValueError, "finite"),
+    ("demo", {"a": object()}, TypeError, "numbers, strings"),
+])
+def test_bad_records_are_refused(tmp_path, name, record, error, match):
+    with pytest.raises(error, match=match):
+        results.write_record(name, record, fast=False, directory=tmp_path)
+
+
+def test_a_missing_record_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="VAEFACE_FAST=0"):
+        results.load_record("99_nothing", directory=tmp_path)
+
+
+# --------------------------------------------------------------------------- the committed records
+
+
+def _stored_output_text(name):
+    notebook = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    chunks = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            chunks.append("".join(output.get("text", "")))
+            chunks.append("".join(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(chunks)
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_each_record_is_what_its_notebook_printed(name):
+    """Every line of the record appears in the stored outputs: record and outputs come from one run."""
+    record = results.load_record(name)
+    printed = _stored_output_text(name)
+    missing = [line for line in results.format_record(record).splitlines() if line not in printed]
+    assert not missing, f"{name}.json lines not in the notebook's stored outputs: {missing[:5]}"
+
+
+def test_record_03_keys_and_conclusions():
+    r = results.load_record("03_training_on_faces")
+    for key in ("vae_test_elbo_nats", "vae_test_iwae_nats", "iwae_k", "ppca_test_nats", "ppca_latent_dim",
+                "active_units", "amortisation_gap_nats"):
+        assert key in r, key
+    # "PPCA wins": the best VAE bound is below the validated PPCA's exact log-likelihood
+    assert r["vae_minus_ppca_nats"] < 0
+    assert np.isclose(r["vae_test_iwae_nats"] - r["ppca_test_nats"], r["vae_minus_ppca_nats"], atol=0.01)
+    # the untuned PPCA was a handicapped baseline: the course VAE beat it, the validated PPCA beats the VAE
+    assert r["course_vae_test_iwae_200_nats"] > r["ppca_untuned_test_200_nats"]
+    assert r["ppca_test_200_nats"] > r["course_vae_test_iwae_200_nats"]
+    # the bound is above the ELBO; the amortisation gap is positive
+    assert r["vae_test_iwae_nats"] >= r["vae_test_elbo_nats"] - 1 and r["amortisation_gap_nats"] > 0
+    # settings chosen on validation beat the course model there
+    variants = r["variants_validation_iwae_nats"]
+    assert variants[r["vae_setting"]] == max(variants.values()) > variants["course model"]
+    # PPCA at the same latent size reconstructs test faces at least as closely as the VAE
+    assert r["reconstruction_mse"]["ppca_32"] < r["reconstruction_mse"]["vae"]
+    assert 0 < r["active_units"] <= r["latent_dim"] and r["ppca_latent_dim"] >= 100
+
+
+def test_record_04_keys_and_conclusions():
+    r = results.load_record("04_latent_face_recognition")
+    methods = {"pixels", "eigenfaces", "fisherfaces", "vae_mean", "vae_sampled", "vae_mean_lda"}
+    assert set(r["identification"]) == methods
+    for m, v in r["identification"].items():
+        assert {"mean", "std", "classifier"} <= set(v) and 0 < v["mean"] <= 1, m
+        assert np.isclose(np.mean(v["accuracies"]), v["mean"], atol=1e-5), m
+    assert set(r["verification"]) == methods and all({"auc", "eer"} <= set(v) for v in r["verification"].values())
+    acc = {m: v["mean"] for m, v in r["identification"].items()}
+    paired = r["paired_differences"]
+    # "the VAE's posterior mean identifies fewer test faces than eigenfaces", and than fisherfaces
+    assert acc["vae_mean"] < acc["eigenfaces"] and paired["vae_mean - eigenfaces"]["high"] < 0
+    assert acc["vae_mean"] < acc["fisherfaces"]
+    # "a supervised step on top helps"
+    assert acc["vae_mean_lda"] > acc["vae_mean"] and paired["vae_mean_lda - vae_mean"]["low"] > 0
+    # the paired means are the differences of the means
+    for key, d in paired.items():
+        a, b = key.split(" - ")
+        assert np.isclose(d["mean"], acc[a] - acc[b], atol=1e-5) and d["low"] <= d["mean"] <= d["high"], key
+    # the training budget lies inside the grid searched
+    assert r["vae_epochs"] < r["max_epochs_tried"]
+    assert r["splits"] == 10
+
+
+def test_record_05_keys_and_conclusions():
+    r = results.load_record("05_limitations")
+    assert r["membership_auc"] > 0.9  # an overtrained VAE leaks which faces it was trained on
+    assert r["blur_gradient_energy_vae_prior_means"] < r["blur_gradient_energy_pca_prior_means"]
+    assert r["collapse_active_units_largest_beta"] < r["collapse_active_units_beta_1"]
+    assert r["perturbed_accuracy_vae"] < min(r["perturbed_accuracy_eigenfaces"], r["perturbed_accuracy_fisherfaces"])
+    assert r["train_minus_test_elbo_nats"] > 0
