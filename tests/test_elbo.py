@@ -342,3 +342,30 @@ def test_ppca_errors(small_ppca):
     _raises(ValueError, r"`z_log_var` must have shape", E.ppca_elbo, x, small_ppca, np.zeros((3, 2)),
             np.zeros((3, 3)))
     _raises(ValueError, r"`n` must be an int >= 1", E.ppca_sample, small_ppca, 0)
+
+
+def test_ppca_fit_with_a_given_noise_variance(rng):
+    x = rng.normal(size=(80, 6)) @ rng.normal(size=(6, 6))
+    ml = E.ppca_fit(x, 2)
+    same = E.ppca_fit(x, 2, sigma2=ml.sigma2)
+    assert np.allclose(same.W @ same.W.T, ml.W @ ml.W.T) and same.sigma2 == ml.sigma2
+    bigger = E.ppca_fit(x, 2, sigma2=10 * ml.sigma2)
+    assert bigger.sigma2 == 10 * ml.sigma2
+    # W W^T + sigma2 I keeps the sample covariance's top-2 variances where they exceed sigma2
+    cov = np.cov(x, rowvar=False, bias=True)
+    top = np.sort(np.linalg.eigvalsh(cov))[::-1][:2]
+    model = np.sort(np.linalg.eigvalsh(bigger.W @ bigger.W.T + bigger.sigma2 * np.eye(6)))[::-1][:2]
+    assert np.allclose(model, np.maximum(top, bigger.sigma2))
+    with pytest.raises(ValueError, match="noise variance > 0"):
+        E.ppca_fit(x, 2, sigma2=0.0)
+
+
+def test_ppca_select_scores_every_pair_on_held_out_data(rng):
+    x = 3 * rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(300, 8))
+    chosen = E.ppca_select(x[:150], x[150:], [1, 2, 3], [0.01, 0.09, 1.0])
+    assert len(chosen.scores) == 3 * 4 and chosen.latent_dim == 2
+    best = max(chosen.scores, key=chosen.scores.get)
+    assert np.isclose(chosen.scores[best], E.ppca_log_likelihood(x[150:], chosen.params).mean())
+    assert set(chosen.ml_sigma2) == {1, 2, 3}
+    with pytest.raises(ValueError, match="latent_dims"):
+        E.ppca_select(x[:150], x[150:], [0, 2])

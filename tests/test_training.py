@@ -79,7 +79,7 @@ def test_settings_are_frozen_hashable_and_normalised():
     ({"filters": ()}, ValueError, r"`filters` must be a non-empty"),
     ({"filters": 32}, TypeError, r"`filters` must be a sequence"),
     ({"likelihood": "poisson"}, ValueError, r"`likelihood` must be one of \('bernoulli', 'gaussian'\); got 'poisson'"),
-    ({"gaussian_log_var": "fixed"}, ValueError, r"'learned' or a finite float"),
+    ({"gaussian_log_var": "fixed"}, ValueError, r"'learned', 'learned-per-pixel' or a finite float"),
     ({"beta": -1.0}, ValueError, r"`beta` must be a finite number >= 0"),
     ({"epochs": 0}, ValueError, r"`epochs` must be an int >= 1"),
     ({"batch_size": True}, ValueError, r"`batch_size`"),
@@ -234,16 +234,21 @@ def test_changed_model_code_or_library_versions_miss_the_cache(faces, split, tmp
     base = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base  # stable
 
-    # The model's code, changed by one comment line: a copy of the package with model.py edited.
+    # The model's code: a copy of the package with model.py edited.
     package = Path(training.__file__).resolve().parent
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in training.CODE_FILES:
         (copy / name).write_bytes((package / name).read_bytes())
-    (copy / "model.py").write_text((package / "model.py").read_text() + "\n# a change\n")
     real_code = training.code_fingerprint()["code"]
+    source = (package / "model.py").read_text()
     with monkeypatch.context() as patch:
         patch.setattr(training, "__file__", str(copy / "training.py"))
+        # A comment or a docstring changes nothing that training does: same key.
+        (copy / "model.py").write_text(source.replace('"""', '"""Reworded. ', 1) + "\n# a comment\n")
+        assert training.code_fingerprint()["code"] == real_code
+        # A line of code does: a new key.
+        (copy / "model.py").write_text(source + "\n_CHANGED = 1\n")
         assert training.code_fingerprint()["code"] != real_code
         assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
 

@@ -755,15 +755,6 @@ def _ppca_from_svd(svd, q, sigma2=None):
     scale = np.sqrt(np.maximum(eigvals[:q] - sigma2, 0.0))
     W = vt[:q].T * scale
     return PPCAParams(mean, W, sigma2)
-    sigma2 = (total - float(np.sum(eigvals[:q]))) / (d - q)
-    if not sigma2 > 1e-12 * max(total, 1e-300):
-        raise ValueError(
-            f"`x` has (almost) no variance outside its top {q} directions, so sigma2 would be {sigma2:.3g}; "
-            f"got data of rank <= {q}. Use a smaller `latent_dim` or add noise to the data."
-        )
-    scale = np.sqrt(np.maximum(eigvals[:q] - sigma2, 0.0))
-    W = vt[:q].T * scale
-    return PPCAParams(mean, W, sigma2)
 
 
 class PPCASelection(NamedTuple):

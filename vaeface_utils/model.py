@@ -19,7 +19,10 @@ laptop CPU in a few minutes:
 
 Every loss is in nats per image: log-likelihoods are summed over pixels, not
 averaged, so that the reconstruction and the KL are on the same scale and the
-loss is the negative ELBO (for ``beta = 1``).
+loss is the negative ELBO (for ``beta = 1``). With the Bernoulli likelihood on
+grey values (not 0 or 1) the "likelihood" is not normalised, so that loss is
+not a negative ELBO in nats of any density; the continuous Bernoulli
+(Loaiza-Ganem & Cunningham, 2019) or the Gaussian decoder are.
 
 Importing this module imports TensorFlow (a second or two) but trains, seeds
 and downloads nothing.
@@ -405,7 +408,8 @@ class VAE(keras.Model):
         values in [0, 1] are treated as probabilities (the continuous
         Bernoulli's unnormalised form, standard for grey images).
         ``"gaussian"``: the decoder outputs the mean ``sigmoid(output)``; the
-        variance is one scalar shared by all pixels (see ``gaussian_log_var``).
+        variance is one scalar shared by all pixels, one per pixel, or fixed
+        (see ``gaussian_log_var``).
     beta : float, default 1.0
         Weight of the KL term. 0 gives an autoencoder with noisy codes.
     gaussian_log_var : "learned", "learned-per-pixel" or float, default "learned"

@@ -490,6 +490,20 @@ def _resolve_data(faces, split):
     return faces, split
 
 
+def _code_only(source: str) -> str:
+    """The module's syntax tree without docstrings: comments and docstrings do not change a trained model."""
+    import ast
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
 def code_fingerprint() -> dict:
     """What, besides settings and data, decides the model that training produces.
 
@@ -497,7 +511,8 @@ def code_fingerprint() -> dict:
     -------
     dict of str to str
         ``package``: this package's version; ``code``: the SHA-256 (16 hex
-        digits) of the source of :data:`CODE_FILES`; ``keras`` and
+        digits) of the code of :data:`CODE_FILES` (their syntax trees, so
+        that editing a comment or a docstring keeps the cached models); ``keras`` and
         ``tensorflow``: the installed versions (of ``tensorflow`` or
         ``tensorflow-cpu``); ``cache_version``: :data:`CACHE_VERSION`.
     """
@@ -506,7 +521,7 @@ def code_fingerprint() -> dict:
     folder = Path(__file__).resolve().parent
     code = hashlib.sha256()
     for name in CODE_FILES:
-        code.update(name.encode() + b"\0" + (folder / name).read_bytes())
+        code.update(name.encode() + b"\0" + _code_only((folder / name).read_text(encoding="utf-8")).encode())
     return {"package": __version__, "code": code.hexdigest()[:16],
             "keras": config.installed_version("keras") or "none",
             "tensorflow": config.installed_version("tensorflow", "tensorflow-cpu") or "none",
