@@ -91,7 +91,8 @@ BETA_EPOCHS = 20 if FAST else 60  # the exercise's short beta = 4 run
 PPCA_DIMS = (8, 16, 32, 64, 128, 159, 256, 319)  # PPCA latent sizes tried on validation (those < the faces fitted)
 SIGMA2S = tuple(np.geomspace(1e-3, 3e-2, 16))  # PPCA noise variances tried, besides the maximum-likelihood one
 K_VAL = 20 if FAST else 100  # importance samples per validation face when choosing among VAE settings
-REFINE_STEPS = 20 if FAST else 100  # gradient steps per face when optimising posteriors (amortisation gap)
+REFINE_STEPS = (10, 20) if FAST else (100, 300)  # gradient steps per face when optimising posteriors
+VARIANCE_SCALES = (1.0, 0.5, 0.71, 1.41, 2.0)  # factors on the VAE's decoder variance tried on validation
 config.seed_everything(SEED)
 
 # %% [markdown]
@@ -235,16 +236,25 @@ plt.show()
 # - The loss goes **below zero**: $\log p(x \mid z)$ is a log *density*, and a
 #   Gaussian with a small variance has a density far above 1 near its mean.
 #   Negative losses are fine; comparisons between models are what matter.
-# - The training loss keeps falling while the validation loss levels off:
-#   with 160 faces the decoder starts to memorise them, and early stopping
-#   keeps the weights from before that.
-# - The KL rises while the decoder learns to use the code, then levels off:
-#   it is the price, in information, of the code that describes each face.
+# - The training loss keeps falling after the epoch early stopping
+#   restored, while the validation loss rises again: with 160 faces the
+#   decoder starts to memorise them, and early stopping keeps the weights
+#   from before that. (The curves' vertical axes stop at the 95th percentile
+#   of the validation values, so the first epochs are cut off.)
+# - After a spike in the first epochs, the KL grows slowly as the decoder
+#   learns to use the code: it is the price, in information, of the code
+#   that describes each face.
+
+# %%
+assert FAST or history["loss"][-1] < history["loss"][best_epoch - 1]  # training kept improving ...
+assert FAST or history["val_loss"][-1] > min(history["val_loss"])  # ... validation did not
+assert FAST or history["val_kl"][best_epoch - 1] > history["val_kl"][len(history["val_kl"]) // 10]  # the KL grew
 
 # %% [markdown]
 # ## Reconstructions of test faces
 #
-# Test faces of people s1 to s10 (one each, never seen in training), and the
+# Test faces of people s1 to s10 (one image each: these images were not trained
+# on, though other images of the same people were), and the
 # decoder's mean for their posterior mean code.
 
 # %% tags=["nbval-ignore-output"]
@@ -399,16 +409,21 @@ for row, j in enumerate(top):
     print(f"{'z' + str(j):>9} {change['brightness'][row]:+11.3f} {change['left - right'][row]:+13.3f} "
           f"{change['centre (px)'][row]:+12.2f} {rms_change[row]:11.3f}")
 
+THRESHOLDS = {"brightness": 0.02, "left - right": 0.02, "centre (px)": 0.5}  # a change we call visible
+for row, j in enumerate(top):
+    moved = [name for name, limit in THRESHOLDS.items() if abs(change[name][row]) > limit]
+    print(f"z{j}: changes {', '.join(moved) if moved else 'none of the three above these thresholds'}")
+
 # %%
 assert np.all(rms_change > 0)  # every active dimension changes the decoded face
 assert np.allclose(face_properties(traversal[:1])[0], traversal[0].mean())  # brightness is the mean grey value
 
 # %% [markdown]
-# Each of the most active dimensions changes several of these at once
-# (brightness, the balance of light between the two sides, where the face
-# sits), and the face's shape and expression with them: they describe how
-# the *pixels* vary, not who the person is. The VAE was never told who is
-# who. Notebook 04 asks how much identity the codes carry anyway.
+# The table says what each of the most active dimensions does to the
+# *pixels*: brightness, light from one side, where the face sits, alone or
+# together (what else changes, such as shape or expression, we have not
+# measured). None of these is who the person is. The VAE was never told who
+# is who; notebook 04 asks how much identity the codes carry anyway.
 
 # %% [markdown]
 # ### Explore the latent space yourself
@@ -643,8 +658,11 @@ if not FAST:  # PPCA at the same latent size reconstructs test faces at least as
 #   PPCA then gets the mirrored faces too, and is validated again;
 # - **a larger latent size**, 128, with both.
 #
-# Each VAE is scored by its IWAE bound ($K$ = `K_VAL`) on the 40 validation
-# faces; each PPCA by its exact validation log-likelihood. Trained models are
+# Each PPCA is scored by its exact validation log-likelihood. Each VAE is
+# scored by its IWAE bound ($K$ = `K_VAL`) on the 40 validation faces, with
+# each face's posterior first optimised for that face (see *the amortisation
+# gap* below): the encoder's own answer is a loose proposal, and ranking
+# models by it would rank their encoders. We print both. Trained models are
 # cached, so a second run only loads them.
 #
 # Not tried here, each for the time it would add to this notebook: a
@@ -659,23 +677,49 @@ VARIANTS = {"course model": {},
             "per-pixel variance + flips": dict(gaussian_log_var="learned-per-pixel", flip=True),
             "per-pixel variance + flips, latent 128": dict(gaussian_log_var="learned-per-pixel", flip=True,
                                                          latent_dim=128)}
-variants, variant_val = {}, {}
+variants, variant_val, variant_val_encoder, refined_val = {}, {}, {}, {}
 start = time.perf_counter()
+print(f"{'setting':<40} {'epochs':>6}   validation IWAE (K = {K_VAL}), nats per face: encoder's | optimised proposal")
 for name, changes in VARIANTS.items():
     trained = training.load_or_train_vae(settings.replace(**changes), faces=faces, split=split)
     variants[name] = trained
-    variant_val[name] = iwae_estimate(trained.vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean()
-    print(f"{name:<40} {len(trained.history['loss']):4d} epochs, validation IWAE (K = {K_VAL}) "
-          f"{variant_val[name]:8.1f} nats per face{'  (cache)' if trained.from_cache else ''}")
+    variant_val_encoder[name] = iwae_estimate(trained.vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean()
+    refined_val[name] = amortisation.refine_posterior(trained.vae, x_val, steps=REFINE_STEPS[0], seed=SEED)
+    variant_val[name] = iwae_estimate(amortisation.posterior_log_weights(
+        trained.vae, x_val, refined_val[name].z_mean, refined_val[name].z_log_var, K_VAL, seed=SEED), K_VAL).mean()
+    print(f"{name:<40} {len(trained.history['loss']):6d}   {variant_val_encoder[name]:10.1f} | {variant_val[name]:10.1f}"
+          f"{'  (cache)' if trained.from_cache else ''}")
 best_variant = max(variant_val, key=variant_val.get)
 best_vae = variants[best_variant].vae
 print(f"chosen on validation: {best_variant} ({time.perf_counter() - start:.0f} s)")
 
 # %%
 assert set(variant_val) == set(VARIANTS) and best_variant in VARIANTS
-assert np.isclose(variant_val["course model"], iwae_estimate(vae.log_importance_weights(x_val, K_VAL, seed=SEED),
-                                                             K_VAL).mean())  # the same model as above
+assert np.isclose(variant_val_encoder["course model"], iwae_estimate(
+    vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean())  # the same model as above
 assert FAST or variant_val[best_variant] > variant_val["course model"]  # a better VAE exists, and validation finds it
+
+# %% [markdown]
+# PPCA's noise variance was chosen on the validation faces; the VAE's was
+# learned on the training faces. To give both the same protocol, we also
+# try multiplying the chosen VAE's decoder variance by a few factors
+# (`amortisation.decoder_variance_scaled`; no retraining) and keep the factor
+# with the best validation bound, 1 on a tie.
+
+# %% tags=["nbval-ignore-output"]
+scale_val = {}
+for factor in VARIANCE_SCALES:
+    with amortisation.decoder_variance_scaled(best_vae, factor):
+        scale_val[factor] = iwae_estimate(amortisation.posterior_log_weights(
+            best_vae, x_val, refined_val[best_variant].z_mean, refined_val[best_variant].z_log_var, K_VAL,
+            seed=SEED), K_VAL).mean()
+variance_scale = max(scale_val, key=scale_val.get)  # VARIANCE_SCALES starts with 1: ties keep the learned variance
+print("validation IWAE by factor on the decoder variance: "
+      + ", ".join(f"x{factor:g}: {value:.1f}" for factor, value in scale_val.items())
+      + f"; chosen: x{variance_scale:g}")
+
+# %%
+assert variance_scale in VARIANCE_SCALES and scale_val[variance_scale] >= scale_val[1.0]
 
 # %%
 flipped_train = np.concatenate([x_train, x_train[:, :, ::-1]])
@@ -703,95 +747,101 @@ assert max(ppca_flip_choice.scores.values()) > max(ppca_choice.scores.values()) 
 # better proposal for the IWAE bound, which stays a valid lower bound on
 # $\log p(x)$ whatever proposal it uses (`amortisation.posterior_log_weights`).
 # Optimising a test face's own posterior uses nothing but that face, as the
-# encoder does. We do it for the chosen VAE on the 40-face subset (one test
-# face per person).
+# encoder does. We do it for the chosen VAE, with its chosen decoder
+# variance, on the 40-face subset (one test face per person), for two
+# numbers of steps: if the gap still grows with more steps, what we measure
+# is only a lower bound on it.
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
-refined = amortisation.refine_posterior(best_vae, x_test[subset], steps=REFINE_STEPS, seed=SEED)
-best_log_w = best_vae.log_importance_weights(x_test, K_ALL, seed=SEED)
-refined_log_w = amortisation.posterior_log_weights(best_vae, x_test[subset], refined.z_mean, refined.z_log_var,
-                                                   K_ALL, seed=SEED)
-best_elbo_all = best_vae.elbo_terms(x_test, seed=SEED)["elbo"]
+with amortisation.decoder_variance_scaled(best_vae, variance_scale):
+    refined_by_steps = {steps: amortisation.refine_posterior(best_vae, x_test[subset], steps=steps, seed=SEED)
+                        for steps in REFINE_STEPS}
+    refined = refined_by_steps[max(REFINE_STEPS)]
+    best_log_w = best_vae.log_importance_weights(x_test, K_ALL, seed=SEED)
+    refined_log_w = amortisation.posterior_log_weights(best_vae, x_test[subset], refined.z_mean, refined.z_log_var,
+                                                       K_ALL, seed=SEED)
+    best_elbo_all = best_vae.elbo_terms(x_test, seed=SEED)["elbo"]
 best_iwae_all = iwae_estimate(best_log_w, K_ALL)
-refined_iwae = iwae_estimate(refined_log_w, K_ALL)
+refined_iwae_faces = iwae_estimate(refined_log_w, K_ALL)
+refined_iwae = refined_iwae_faces.mean()
 amortisation_gap = float(refined.gap.mean())
-print(f"chosen VAE ({best_variant}), 40 test faces: ELBO with the encoder's posterior "
-      f"{refined.encoder_elbo.mean():.1f}, with the optimised posterior {refined.refined_elbo.mean():.1f}: "
-      f"amortisation gap {amortisation_gap:.1f} nats per face ({REFINE_STEPS} steps, "
-      f"{time.perf_counter() - start:.0f} s)")
+print(f"chosen VAE ({best_variant}, decoder variance x{variance_scale:g}), 40 test faces, ELBO with the encoder's "
+      f"posterior {refined.encoder_elbo.mean():.1f} nats per face")
+for steps, r in refined_by_steps.items():
+    print(f"  optimised for {steps:4d} steps: ELBO {r.refined_elbo.mean():.1f}, amortisation gap at least "
+          f"{r.gap.mean():.1f} nats per face")
 print(f"IWAE (K = {K_ALL}) on the same 40 faces: encoder's proposal {best_iwae_all[subset].mean():.1f}, "
-      f"optimised proposal {refined_iwae.mean():.1f}")
+      f"optimised proposal {refined_iwae:.1f} ({time.perf_counter() - start:.0f} s)")
 
 # %%
-assert np.all(refined.gap >= 0) and amortisation_gap > 0  # kept only where it helped; it helped
-assert refined_iwae.mean() >= refined.refined_elbo.mean() - 1.0  # an IWAE bound is no lower than its ELBO
+steps_short, steps_long = REFINE_STEPS
+assert np.all(refined.gap >= -1.0) and amortisation_gap > 0  # the optimised posteriors are better
+assert refined_iwae >= refined.refined_elbo.mean() - 1.0  # an IWAE bound is no lower than its ELBO
+assert FAST or refined_by_steps[steps_long].gap.mean() >= refined_by_steps[steps_short].gap.mean() - 1.0
 
 # %% [markdown]
 # ### The verdict
 #
 # The best VAE against the best PPCA, each chosen on the validation faces,
-# on the test faces, touched once here:
+# on the test faces, touched once here. For the VAE we can only compute
+# lower bounds on $\log p(x)$; for PPCA, $\log p(x)$ itself.
 
 # %% tags=["nbval-ignore-output"]
-vae_bound_subset = max(refined_iwae.mean(), best_iwae_all[subset].mean())
+from scipy import stats  # noqa: E402
+
 ppca_best_test = elbo.ppca_log_likelihood(flat_test, best_ppca.params)
 verdict_rows = [(f"VAE ({best_variant}), ELBO", best_elbo_all.mean(), best_elbo_all[subset].mean()),
                 (f"VAE, IWAE K = {K_ALL}, encoder's proposal", best_iwae_all.mean(), best_iwae_all[subset].mean()),
-                (f"VAE, IWAE K = {K_ALL}, optimised proposal", None, refined_iwae.mean()),
+                (f"VAE, IWAE K = {K_ALL}, optimised proposal", None, refined_iwae),
                 (f"{best_ppca_name}, q = {best_ppca.latent_dim}, exact", ppca_best_test.mean(),
                  ppca_best_test[subset].mean())]
-print(f"{'model, bound':<50} | {'200 test faces':>14} | {'40-face subset':>14}")
+print(f"{'model, bound (nats per face)':<50} | {'200 test faces':>14} | {'40-face subset':>14}")
 for label, value_all, value_subset in verdict_rows:
     print(f"{label:<50} | {'-' if value_all is None else f'{value_all:.1f}':>14} | {value_subset:14.1f}")
-vae_minus_ppca = vae_bound_subset - ppca_best_test[subset].mean()
-winner = "the VAE" if vae_minus_ppca > 0 else best_ppca_name
-print(f"\nbest VAE bound minus best PPCA, 40-face subset: {vae_minus_ppca:+.1f} nats per face "
-      f"({-vae_minus_ppca / (N_DIMS * np.log(2)):+.4f} bits/dim): {winner} is the better density model "
-      f"of these faces" + (" (the VAE's true log-likelihood is at least its bound)" if vae_minus_ppca > 0 else
-                           ", by more than the VAE's bound leaves open"))
+per_face = refined_iwae_faces - ppca_best_test[subset]  # the VAE's best bound minus PPCA, face by face
+vae_minus_ppca = float(per_face.mean())
+low, high = stats.t.interval(0.95, len(per_face) - 1, loc=per_face.mean(), scale=stats.sem(per_face))
+print(f"\nthe VAE's best lower bound minus PPCA's exact log-likelihood, 40 faces: {vae_minus_ppca:+.1f} nats per "
+      f"face, 95 % interval over faces [{low:+.1f}, {high:+.1f}]; below PPCA for {np.sum(per_face < 0)} of "
+      f"{len(per_face)} faces; in bits per dimension of the cost, {-vae_minus_ppca / (N_DIMS * np.log(2)):+.4f}")
 
 # %% tags=["nbval-ignore-output"]
-proposal_gain = refined_iwae.mean() - refined.refined_elbo.mean()
+proposal_gain = refined_iwae - refined.refined_elbo.mean()
 missing = ppca_best_test[subset].mean() - refined.encoder_elbo.mean()
 print(f"IWAE with the optimised proposal minus its ELBO: {proposal_gain:.1f} nats per face; the amortisation gap "
-      f"closes {amortisation_gap / missing:.0%} of the distance from the encoder's ELBO to PPCA")
+      f"measured closes {amortisation_gap / missing:.0%} of the distance from the encoder's ELBO to PPCA")
 
 # %%
-assert vae_bound_subset >= refined.refined_elbo.mean() - 1.0
-assert best_ppca.latent_dim >= 100  # PPCA keeps over a hundred directions (no training involved: any mode)
-assert FAST or vae_minus_ppca < 0  # in the full mode PPCA wins; the text below says so and why
-assert FAST or amortisation_gap < missing  # a perfect encoder would close only part of the distance
-assert FAST or proposal_gain < amortisation_gap / 5  # the optimised proposal's bound is near its ELBO
-assert FAST or variant_val[best_variant] > variant_val["course model"]
+assert FAST or high < 0  # the best bound we could compute is below PPCA, face by face and on average
+assert best_ppca.latent_dim == max(q for q in PPCA_DIMS if q < len(flipped_train))  # as many directions as allowed
+assert FAST or amortisation_gap < missing  # the encoder explains only part of the distance
 
 # %% [markdown]
-# What the verdict says (full mode): **PPCA wins**, and not by a little.
-# The settings chosen on validation raised the VAE's bound, the amortisation
-# gap shows that a perfect encoder would add only a part of what is missing,
-# and even with the optimised posterior the VAE's bound stays below PPCA's
-# exact log-likelihood. A bound can understate a model, but the optimised
-# proposal's IWAE bound is only a little above its own ELBO (printed below),
-# so the bound is near $\log p(x)$: the VAE itself, not our measurement of
-# it, is the weaker density model here. Why:
+# What the verdict says (full mode): the best lower bound we could compute
+# for any VAE tried, with its settings and its decoder variance chosen on
+# validation and each test face's posterior optimised, stays below PPCA's
+# exact log-likelihood, by the margin printed above, for most faces. **We
+# could not show a VAE matching the validated PPCA.** A bound cannot prove
+# that the VAE is the worse model: its $\log p(x)$ could lie anywhere above
+# the bound, and a Gaussian posterior, even optimised, may stay far from
+# the true one. What the numbers do show:
 #
-# - **160 faces.** The validated PPCA keeps as many directions as the data
-#   allow, a Gaussian spread over the whole span of the training faces with
-#   a noise variance fitted to new faces. The VAE's decoder must learn a
-#   curved surface of faces from the same 160 points; with so few, it
-#   cannot place that surface as well as a linear model places a plane, and
-#   early stopping halts it long before the training faces run out of
-#   detail to memorise (section *Small data* of notebook 05).
-# - **A small code is a constraint.** The VAE pays for each face's code in
-#   KL and explains the rest as pixel noise; PPCA with over a hundred
-#   directions explains more of each new face by its span.
-# - **What might change it:** far more faces, a stronger decoder with a
-#   sharper likelihood, or a hierarchical VAE; none of these fits a 160-face
-#   course notebook, and we have not measured them.
+# - the settings chosen on validation (per-pixel variance, flips) raised the
+#   VAE's bound a lot, and the encoder was costing hundreds of nats per face
+#   (the amortisation gap, a lower bound on what a better encoder could win);
+# - PPCA, tuned the same way, uses as many directions as the training faces
+#   allow and a noise variance chosen on new faces: with 160 faces (320 with
+#   mirror images) in 4,096 dimensions, a Gaussian spread over their span is
+#   hard to beat.
 #
-# The claim "the VAE is the better face model" does not hold on this data;
-# what the VAE adds over PPCA on 160 faces is a nonlinear code, not a better
-# density.
+# Why a VAE does not win here is a question this notebook can only raise,
+# not settle. Two plausible reasons, not measured: a decoder that must learn
+# a curved surface of faces from 160 points has little to learn it from,
+# and a small code pays in KL for what PPCA's many directions explain. What
+# might change it (far more faces, a sharper likelihood, a hierarchical VAE)
+# does not fit a 160-face course notebook. The claim "the VAE is the better
+# face model" is not supported on this data.
 
 # %% [markdown]
 # ## The results record
@@ -807,7 +857,8 @@ record = {
     "test_faces": len(subset),  # the bounds and PPCA's log-likelihood below are on the 40-face subset ...
     "vae_test_elbo_nats": best_elbo_all[subset].mean(),
     "vae_test_elbo_200_nats": best_elbo_all.mean(),  # ... and these "_200" ones on all 200 test faces
-    "vae_test_iwae_nats": vae_bound_subset,
+    "vae_test_iwae_nats": refined_iwae,
+    "vae_decoder_variance_scale": variance_scale,
     "iwae_k": K_ALL,
     "vae_test_iwae_encoder_200_nats": best_iwae_all.mean(),
     "ppca_test_nats": ppca_best_test[subset].mean(),
@@ -819,10 +870,13 @@ record = {
     "course_vae_test_iwae_200_nats": bound_all[max(k_all)],
     "course_vae_test_elbo_200_nats": bound_all[1],
     "vae_minus_ppca_nats": vae_minus_ppca,
-    "active_units": int(active.sum()),
+    "vae_minus_ppca_interval": [low, high],
+    "active_units": int(active.sum()),  # of the course model
     "latent_dim": vae.latent_dim,
     "amortisation_gap_nats": amortisation_gap,
     "variants_validation_iwae_nats": variant_val,
+    "variants_validation_iwae_encoder_nats": variant_val_encoder,
+    "amortisation_gap_by_steps": {str(steps): r.gap.mean() for steps, r in refined_by_steps.items()},
     "reconstruction_mse": {"vae": vae_mse, "ppca_32": ppca_ml_mse, "ppca_validated": ppca_mse},
 }
 results.write_record("03_training_on_faces", record)
@@ -855,13 +909,15 @@ print("loaded from the cache:", again.from_cache, "| same encodings:",
 # - Read its training curves in nats per image, and looked at
 #   reconstructions of test faces, samples from the prior, an interpolation
 #   between two people and traversals of the most active latent dimensions.
-# - Measured it on 200 test faces: the ELBO, the IWAE bound up to
-#   $K = 1000$, in nats per image and bits per dimension, against PPCA's exact
+# - Measured it on the test faces: the ELBO and the IWAE bound (up to
+#   $K = 100$ on all 200, $K = 1000$ on one face per person), in nats per
+#   image and bits per dimension, against PPCA's exact
 #   log-likelihood under the same data model, with PPCA's latent size and
 #   noise variance chosen on the validation faces, as the VAE's settings are.
-# - Tried to make a VAE win (per-pixel variance, flips, a larger code; chosen
-#   on validation), measured the amortisation gap, and found that the
-#   validated PPCA is the better density model of these 160 faces' people.
+# - Tried to make a VAE win (per-pixel variance, flips, a larger code, a
+#   rescaled decoder variance; all chosen on validation), measured the
+#   amortisation gap, and found no VAE whose bound reaches the validated
+#   PPCA's exact log-likelihood.
 # - Counted active latent units and saw how the KL is shared among them.
 #
 # Next: **04 recognising people** asks whether the codes of this model know

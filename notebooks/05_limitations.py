@@ -87,6 +87,7 @@ K_MAX = 8 if FAST else 64  # importance samples per test face for the IWAE bound
 ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
 PCA_SIZES = (10, 20, 30, 40, 50, 60, 80, 100, 120)  # eigenfaces' and fisherfaces' PCA sizes tried on validation
 TIMING_REPEATS = 5  # timed fits per method, after one warm-up fit; the median is reported
+N_BOOTSTRAP = 2000  # resamples of the 40 people for the paired intervals of section 6
 STRENGTHS = {  # perturbations of the query faces, from none to strong
     "shift": (0, 2, 4, 6, 8),  # pixels to the right
     "rotation": (0, 5, 10, 15, 20),  # degrees, anticlockwise
@@ -122,7 +123,8 @@ from vaeface_utils import elbo, protocol, results, training  # noqa: E402
 from vaeface_utils import limitations as lim  # noqa: E402
 from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
 from vaeface_utils.plotting import curves, image_grid  # noqa: E402
-from vaeface_utils.recognition import Eigenfaces, Fisherfaces, identification_accuracy  # noqa: E402
+from vaeface_utils.recognition import (Eigenfaces, Fisherfaces, identification_accuracy,  # noqa: E402
+                                       make_classifier)
 
 faces = load_faces(size=(64, 64))
 split = split_per_identity(faces.identity, n_train=N_TRAIN, n_val=N_VAL, seed=SPLIT_SEED)
@@ -303,18 +305,37 @@ print(f"Gradient energy kept, as a share of the 200 test faces': reconstructions
 print(f"Share of contrast finer than 4 pixels: test faces {originals[1]:.1%}; reconstructions: "
       f"VAE {blur['VAE reconstructions (32 dims)'][1]:.1%}, PCA {blur['PCA reconstructions (32 dims)'][1]:.1%}")
 
+
+def as_much(a, b, tolerance):
+    """'about as much as', 'more than' or 'less than': how a share `a` compares with `b`."""
+    return "about as much as" if abs(a - b) < tolerance else "more than" if a > b else "less than"
+
+
+vae_hf, pca_hf = blur["VAE reconstructions (32 dims)"][1], blur["PCA reconstructions (32 dims)"][1]
+display(Markdown(
+    f"By gradient energy the VAE's reconstructions keep {as_much(sharpness_kept, pca_kept, 0.05)} PCA's "
+    f"({sharpness_kept:.0%} of the real faces' against {pca_kept:.0%}), with an SSIM of "
+    f"{blur['VAE reconstructions (32 dims)'][2]:.3f} against {blur['PCA reconstructions (32 dims)'][2]:.3f}; "
+    f"the share of contrast finer than 4 pixels is {vae_hf:.1%} for the VAE against {pca_hf:.1%} for PCA "
+    f"({originals[1]:.1%} in the real faces). The VAE's decoder means of prior codes keep "
+    f"{vae_prior_means[0] / reference:.0%} of the real faces' gradient energy, PCA's means of prior codes "
+    f"{pca_prior_means[0] / reference:.0%}."))
+
 # %%
+assert FAST or abs(sharpness_kept - pca_kept) < 0.05  # by gradient energy: about as sharp as PCA (within 5 points)
+assert FAST or vae_hf < pca_hf  # the finest detail: the one measure that favours PCA
 assert FAST or vae_prior_means[0] < pca_prior_means[0]  # the VAE's prior codes decode smoother than PCA's
-assert FAST or blur["VAE reconstructions (32 dims)"][1] < blur["PCA reconstructions (32 dims)"][1]  # finest detail
+assert FAST or vae_prior_means[0] < sharpness_kept  # and smoother than its own reconstructions
 
 # %% [markdown]
 # What to notice (full mode): both models keep the coarse structure (low
-# frequencies) and lose most of the fine detail. The non-linear VAE is no
-# sharper than the linear PCA at the same latent size: its reconstructions
-# keep about as much of the real faces' gradient energy as PCA's, with a
-# similar SSIM, and less of the finest detail. Its decoder means of prior
-# codes are smoother still, smoother than PCA's. The standard explanation
-# has two parts:
+# frequencies) and lose most of the fine detail. The non-linear VAE is not
+# sharper than the linear PCA at the same latent size: by gradient energy
+# its reconstructions are about as sharp as PCA's, with a similar SSIM, and
+# only the share of the finest detail (above 0.25 cycles per pixel) favours
+# PCA (the numbers are above). Its decoder means of prior codes are smoother
+# than its reconstructions, and smoother than PCA's. The standard
+# explanation has two parts:
 #
 # - **Prior codes land where the training codes are not.** The decoder is
 #   trained on codes from the *aggregate posterior*
@@ -323,13 +344,67 @@ assert FAST or blur["VAE reconstructions (32 dims)"][1] < blur["PCA reconstructi
 #   $\mathcal N(0, I)$ but does not make it equal: the prior puts mass
 #   where $q(z)$ has little ("holes" between the training faces' codes),
 #   the decoder has hardly been trained there, and it answers with
-#   something between faces, an average.
+#   something between faces, an average. This part is measured below.
 # - **A decoder mean is an average by construction.** Under a Gaussian
 #   (squared-error) likelihood the mean image of a code is the average of
 #   the faces it could stand for; blur is what this objective optimises,
 #   not a bug of this code. Drawing from $p(x \mid z)$ instead would add
 #   noise, not detail.
 #
+# **Measuring the first part.** Draw codes from the aggregate posterior,
+# one $z \sim q(z \mid x_n)$ for each of the 160 training faces, decode
+# them, and compare with the decoded prior codes: their gradient energy,
+# and how far each decoded image is from the nearest training face (root
+# mean squared pixel difference, `nearest_training_rmse`). For scale, the
+# same distance for the test faces (new pictures of the same 40 people) and
+# for their reconstructions. If the decoder is sharp where it was trained
+# and the prior sends it elsewhere, codes from $q(z)$ decode sharper and
+# closer to the training faces than prior codes do. Finally, whether $q(z)$
+# equals the prior at all: under $\mathcal N(0, I)$ the mean of $z_j^2$ is 1.
+
+# %% tags=["nbval-ignore-output"]
+from sklearn.metrics import pairwise_distances  # noqa: E402
+
+
+def nearest_training_rmse(images):
+    """Root mean squared pixel difference from each image to its nearest training face, shape (n,)."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    return pairwise_distances(flat, x_train.reshape(len(x_train), -1).astype(np.float64)).min(axis=1) / np.sqrt(N_DIMS)
+
+
+z_mean_train, z_log_var_train = vae.posterior(x_train)
+z_aggregate = z_mean_train + np.exp(0.5 * z_log_var_train) * np.random.default_rng(SEED).standard_normal(
+    z_mean_train.shape)  # one z ~ q(z|x) per training face: a draw from the aggregate posterior q(z)
+aggregate_means = vae.decode(z_aggregate.astype(np.float32))
+decoded = {"VAE decoder means of codes from q(z)": aggregate_means,
+           "VAE decoder means of prior codes": vae_samples,
+           "VAE reconstructions of the test faces": vae_reconstructions,
+           "test faces (originals)": x_test}
+aggregate_energy = {label: lim.gradient_energy(images).mean() / reference for label, images in decoded.items()}
+nearest = {label: nearest_training_rmse(images) for label, images in decoded.items()}
+print(f"{'':<40}{'images':>8}{'grad. energy of original':>26}{'RMSE to nearest training face':>31}")
+for label, images in decoded.items():
+    print(f"{label:<40}{len(images):>8}{aggregate_energy[label]:>26.0%}{nearest[label].mean():>31.4f}")
+z_square = float(np.mean(np.square(z_aggregate)))
+print(f"mean of z_j^2 over the codes drawn from q(z): {z_square:.2f} (under the prior N(0, I): 1)")
+
+# %%
+q_label, prior_label = "VAE decoder means of codes from q(z)", "VAE decoder means of prior codes"
+assert np.isclose(aggregate_energy[prior_label], vae_prior_means[0] / reference)
+assert FAST or aggregate_energy[q_label] > 1.5 * aggregate_energy[prior_label]  # codes from q(z) decode sharper
+assert FAST or nearest[q_label].mean() < 0.5 * nearest[prior_label].mean()  # and close to a training face
+assert FAST or abs(z_square - 1) > 0.2  # q(z) is not the prior
+
+# %% tags=["nbval-ignore-output"]
+display(Markdown(
+    f"Codes drawn from $q(z)$ decode to images that keep {aggregate_energy[q_label]:.0%} of the real faces' "
+    f"gradient energy and lie {nearest[q_label].mean():.3f} (RMSE) from the nearest training face; prior codes "
+    f"decode to {aggregate_energy[prior_label]:.0%} and {nearest[prior_label].mean():.3f}. The codes from $q(z)$ "
+    f"have a mean $z_j^2$ of {z_square:.2f}, not the prior's 1. So the decoder is sharp where the training "
+    "codes are; decoded prior codes are smoother and far from every training face. This agrees with the "
+    "explanation; it does not map where in the latent space the holes are."))
+
+# %% [markdown]
 # Sharper likelihoods that still give an ELBO exist: a mixture of
 # discretised logistic distributions for each pixel value (Salimans,
 # Karpathy, Chen & Kingma, "PixelCNN++", ICLR 2017) instead of one Gaussian
@@ -478,9 +553,10 @@ log_px_course = by_beta[1.0]["elbo"] + by_beta[1.0]["kl"]  # E_q[log p(x|z)] of 
 lines = [
     f"- The KL falls from {kls[0]:.1f} nats per face at beta = {betas[0]:g} to {kls[-1]:.2f} at beta = {betas[-1]:g}; "
     f"the reconstruction RMSE rises from {rmses[0]:.4f} to {rmses[-1]:.4f}.",
-    f"- All {LATENT} dimensions are active at beta = {beta_values(all_active)}; at beta = {betas[-1]:g}, "
-    f"{collapsed['active']} of {LATENT}. At beta = 1 the reconstruction term is worth {log_px_course:.0f} nats per "
-    f"face against a KL of {by_beta[1.0]['kl']:.0f}.",
+    f"- Active units (of {LATENT}) by beta: "
+    + ", ".join(f"{beta:g}: {by_beta[beta]['active']}" for beta in betas)
+    + f". All {LATENT} are active at beta = {beta_values(all_active)}. At beta = 1 the reconstruction term is "
+    f"worth {log_px_course:.0f} nats per face against a KL of {by_beta[1.0]['kl']:.0f}.",
     f"- Codes sampled from the posterior identify at least half of the test faces at beta = {beta_values(holding)}"
     + (f" ({sampled[max(holding)]:.1%} at beta = {max(holding):g}, posterior means "
        f"{by_beta[max(holding)]['accuracy']:.1%})" if holding else "")
@@ -497,6 +573,7 @@ display(Markdown("\n".join(lines)))
 assert FAST or kls[0] > 100 * kls[-1]  # the KL falls by orders of magnitude across the sweep
 assert FAST or by_beta[1.0]["active"] == LATENT  # the course's beta: no collapsed dimension
 assert FAST or all(by_beta[beta]["active"] == LATENT for beta in betas if beta <= 64)  # every unit kept up to 64
+assert FAST or collapsed["active"] < LATENT / 2  # most units inactive only at the largest beta
 assert FAST or log_px_course > 10 * by_beta[1.0]["kl"]  # a nat of KL is cheap next to the reconstruction term
 # Sampled codes still identify most faces at beta = 16; they collapse between 64 and 256.
 assert FAST or (sampled[16.0] > 0.5 and sampled[64.0] < 0.5 and sampled[256.0] < 0.1)
@@ -509,8 +586,9 @@ assert FAST or (sampled[16.0] > 0.5 and sampled[64.0] < 0.5 and sampled[256.0] <
 # - Yet every dimension stays active until $\beta$ is large. With a
 #   Gaussian decoder whose pixel variance is learned (and small), the
 #   reconstruction term is worth far more nats per face than the KL, so a
-#   nat of KL is cheap and the model keeps every dimension. Only at the
-#   largest $\beta$ do dimensions collapse. The course model ($\beta = 1$)
+#   nat of KL is cheap and the model keeps every dimension. Dimensions go
+#   inactive only at the largest values of $\beta$, and most of them only
+#   at the very largest (the counts are above). The course model ($\beta = 1$)
 #   has no collapsed dimension, so collapse is not why it recognises people
 #   no better than eigenfaces.
 # - Recognition from the posterior means is best near $\beta = 1$ and
@@ -547,14 +625,16 @@ assert FAST or by_latent[largest]["accuracy"] < by_latent[smaller]["accuracy"] +
 kl_rise = by_latent[largest]["kl"] / by_latent[smaller]["kl"] - 1
 elbo_change = by_latent[largest]["elbo"] / by_latent[smaller]["elbo"] - 1
 log_px_by_latent = {d: by_latent[d]["elbo"] + by_latent[d]["kl"] for d in LATENT_DIMS}  # E_q[log p(x|z)]
+kl_rise_nats = by_latent[largest]["kl"] - by_latent[smaller]["kl"]
+reconstruction_rise_nats = log_px_by_latent[largest] - log_px_by_latent[smaller]
 lines = [
     f"- From latent_dim {smaller} to {largest}: ELBO {by_latent[smaller]['elbo']:.1f} -> "
     f"{by_latent[largest]['elbo']:.1f} nats per face ({elbo_change:+.1%}); accuracy of the posterior means "
     f"{by_latent[smaller]['accuracy']:.1%} -> {by_latent[largest]['accuracy']:.1%}.",
-    f"- The total KL rose by {kl_rise:.0%}, from {by_latent[smaller]['kl']:.1f} to {by_latent[largest]['kl']:.1f} "
-    f"nats per face, and the reconstruction term by about as much, from {log_px_by_latent[smaller]:.1f} to "
-    f"{log_px_by_latent[largest]:.1f} nats; per dimension the KL fell from {by_latent[smaller]['kl'] / smaller:.2f} "
-    f"to {by_latent[largest]['kl'] / largest:.2f} nats.",
+    f"- The total KL rose by {kl_rise_nats:.1f} nats per face ({kl_rise:.0%}), from {by_latent[smaller]['kl']:.1f} "
+    f"to {by_latent[largest]['kl']:.1f}, and the reconstruction term by {reconstruction_rise_nats:.1f} nats, from "
+    f"{log_px_by_latent[smaller]:.1f} to {log_px_by_latent[largest]:.1f}; per dimension the KL fell from "
+    f"{by_latent[smaller]['kl'] / smaller:.2f} to {by_latent[largest]['kl'] / largest:.2f} nats.",
 ]
 if min(LATENT_DIMS) < smaller:
     few = min(LATENT_DIMS)
@@ -565,19 +645,19 @@ display(Markdown("\n".join(lines)))
 
 # %%
 assert FAST or kl_rise > 0.1  # the larger code carries clearly more KL at about the same ELBO
+assert FAST or abs(reconstruction_rise_nats - kl_rise_nats) < 0.1 * kl_rise_nats  # the two rises about cancel
 assert FAST or by_latent[largest]["kl"] / largest < by_latent[smaller]["kl"] / smaller  # but less per dimension
+assert FAST or by_latent[largest]["active"] == largest  # every dimension of the larger code "active"
 assert FAST or all(by_latent[min(LATENT_DIMS)][key] < by_latent[smaller][key] for key in ("elbo", "accuracy"))
 
 # %% [markdown]
 # What to notice (full mode): the smallest latent size is too few dimensions
 # (worse reconstructions, a lower ELBO, worse recognition), but doubling 32
-# to 64 buys almost nothing, in the ELBO or in recognition. How much exactly
-# varies from machine to machine: on one processor core instead of two,
-# floating-point sums run in another order and the same training ends
-# somewhere slightly different. The larger model does *not* spread the same
-# information over more coordinates: its total KL is clearly higher at the
-# same ELBO. The extra nats of KL buy an equally better reconstruction term,
-# and the two cancel in the ELBO. By the variance criterion all 64
+# to 64 buys almost nothing, in the ELBO or in recognition. The larger model
+# does *not* spread the same information over more coordinates: its total KL
+# is clearly higher at about the same ELBO. The extra nats of KL buy about
+# as many nats of reconstruction term (both rises are printed above), and
+# the two nearly cancel in the ELBO. By the variance criterion all 64
 # dimensions are "active", each carrying less KL than one of the 32. Beyond
 # what the data support, extra dimensions buy KL, not a better model. (The
 # course model's 32 is a default, not a tuned choice; notebook 03 searches
@@ -637,13 +717,36 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# Some faces have a much larger gap than others. Does that change which
+# faces the model finds likely? The rank correlation (Spearman's $\rho$,
+# `scipy.stats.spearmanr`) between each test face's ELBO and its
+# $\mathcal L_K$ at the largest $K$, and the spread of the gap next to the
+# spread of the ELBO itself:
+
+# %% tags=["nbval-ignore-output"]
+from scipy.stats import spearmanr  # noqa: E402
+
+rank_correlation = float(spearmanr(bound[1], bound[K_MAX]).statistic)
+print(f"Spearman rank correlation of the ELBO and L_{K_MAX} over the 200 test faces: {rank_correlation:.4f}")
+print(f"standard deviation over the test faces: of the gap {gap.std():.1f} nats, of the ELBO {bound[1].std():.1f} nats")
+
+# %%
+assert -1 <= rank_correlation <= 1
+assert FAST or rank_correlation > 0.99  # the ELBO ranks the test faces almost exactly as L_K does
+assert FAST or gap.std() < 0.1 * bound[1].std()  # the gap varies far less than the faces' ELBOs
+
+# %% [markdown]
 # What to notice (full mode): the ELBO sits well below even a modest
 # importance-weighted bound (the mean gap printed above), and the curve has
 # not levelled off at the largest $K$: the true $\log p(x)$ is higher still.
-# Some faces have a much larger gap than others, so ranking faces (or
-# models) by the ELBO is not ranking them by likelihood. Anything that
-# treats the ELBO as $\log p(x)$, such as an "anomaly score" or the
-# membership test of section 5, inherits this error.
+# The gap differs from face to face, but far less than the faces' ELBOs
+# differ from each other, so the ELBO ranks these test faces almost exactly
+# as the tighter bound does (the rank correlation above). The error is in
+# the *value*: anything that reads the ELBO as $\log p(x)$, such as a
+# likelihood reported in nats or bits per dimension, is off by at least the
+# gap. What this does not show is whether the gap is the same on other
+# faces, for instance on the training faces that section 5 compares with
+# the test faces.
 
 # %% [markdown]
 # ## 4. Small data: 160 faces are memorised
@@ -670,19 +773,26 @@ generalisation_gap = elbo_by_split["training"].mean() - elbo_by_split["test"].me
 print(f"training minus test ELBO: {generalisation_gap:.1f} nats per face "
       f"({generalisation_gap / (N_DIMS * np.log(2)):.3f} bits/dim); at the last epoch the validation loss "
       f"exceeded the training loss by {train_gap[-1]:.0f} nats")
-gap_opens = int(np.argmax(train_gap > 0.1 * train_gap[-1])) + 1  # first epoch past a tenth of the final gap
-print(f"validation minus training loss: under a tenth of its last value until epoch {gap_opens} "
-      f"of {len(train_gap)}; best validation epoch {best_epoch}")
+below_tenth = np.flatnonzero(train_gap <= 0.1 * train_gap[-1])  # epochs (from 0) where the gap is not yet open
+gap_opens = int(below_tenth[-1]) + 2 if below_tenth.size else 1  # the first epoch from which it stays open
+first_crossing = int(np.argmax(train_gap > 0.1 * train_gap[-1])) + 1  # an early spike may cross it and fall back
+if gap_opens <= len(train_gap):
+    print(f"validation minus training loss: above a tenth of its last value at every epoch from epoch {gap_opens} "
+          f"of {len(train_gap)} on (it first crossed it at epoch {first_crossing}); best validation epoch {best_epoch}")
+else:
+    print(f"validation minus training loss: not above a tenth of its last value to the end ({len(train_gap)} epochs)")
 
 # %%
 assert n_weights > len(x_train) * N_DIMS / 10  # far from "many examples per parameter"
 assert FAST or elbo_by_split["training"].mean() > elbo_by_split["test"].mean() + 100  # training faces fit better
 assert FAST or train_gap[-1] > 10 * abs(train_gap[min(9, len(train_gap) - 1)])  # the gap opens as training goes on
+assert FAST or (gap_opens < best_epoch and np.all(train_gap[gap_opens - 1:] > 0.1 * train_gap[-1]))  # and stays open
 
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 curves(history, ["loss", "val_loss"], ax=axes[0], ylabel="negative ELBO (nats per face)",
-       title="Training vs validation loss\n160 training / 40 validation faces, all 40 people")
+       title="Training vs validation loss\n160 training / 40 validation faces, all 40 people\n"
+             "(y axis cut at the validation loss's 95th percentile)")
 axes[0].axvline(best_epoch, color="k", linestyle=":", linewidth=1)
 axes[0].set_ylim(None, np.percentile(history["val_loss"], 95))
 axes[1].plot(np.arange(1, len(train_gap) + 1), train_gap, color="C3")
@@ -697,15 +807,18 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What to notice (full mode): the two curves agree for the first epochs
-# (until the epoch printed above); then the training loss keeps falling
-# while the validation loss levels off, and the gap between them keeps
-# growing (its last value is printed above). Early stopping (the dotted
-# line) keeps the weights of the best validation epoch, which limits the
-# damage but cannot undo it: the model still explains its training faces far
-# better than new pictures of the same people. With a few hundred images
-# every number in this course has a wide error bar, and every choice made on
-# the validation faces (40 images) can itself overfit them.
+# What to notice (full mode): for the first epochs the two curves are close
+# next to where they end up (the gap crosses a tenth of its last value now
+# and then, and falls back); from the epoch printed above it stays above
+# that: the training loss keeps falling while the validation loss levels
+# off, and the gap between them keeps growing (its last value is printed
+# above). The left panel's y axis is cut at the 95th percentile of the
+# validation loss, so the first epochs' high losses lie above it. Early
+# stopping (the dotted line) keeps the weights of the best validation epoch,
+# which limits the damage but cannot undo it: the model still explains its
+# training faces far better than new pictures of the same people. With a few
+# hundred images every number in this course has a wide error bar, and every
+# choice made on the validation faces (40 images) can itself overfit them.
 
 # %% [markdown]
 # ## 5. Privacy: what a trained VAE leaks about its training faces
@@ -734,32 +847,61 @@ plt.show()
 # faces (members) with the 200 test faces (non-members, pictures of the same
 # people that the model never saw), and measure the ROC curve and its AUC
 # (`lim.membership_roc`, scikit-learn's `roc_auc_score`): 0.5 means the
-# score reveals nothing, 1 that it reveals membership perfectly. Two
-# controls: PCA with 32 components fitted on the same 160 faces, attacked
-# the same way through its reconstruction error; and the 40 validation
-# faces against the test faces, both unseen in training, where an attack
-# should find nothing.
+# score reveals nothing, 1 that it reveals membership perfectly. For
+# comparison, PCA fitted on the same 160 faces and attacked the same way,
+# through its reconstruction error, at two sizes: 32 components (the VAE's
+# latent size) and the size that section 6 uses for eigenfaces, chosen on
+# the validation faces (the size in `PCA_SIZES` whose features identify the
+# 40 validation faces best by 1-NN against the training faces; it is chosen
+# here, and section 6 reuses it). How much PCA leaks depends on its size,
+# so the line after them gives the AUC at every size in `PCA_SIZES`. As a
+# control, the 40 validation faces against the test faces, both unseen in
+# training, where an attack should find nothing.
 #
 # PCA's numbers do not depend on the VAE's training:
 
 # %%
+def choose_pca_size(make_extractor):
+    """The size in PCA_SIZES whose features identify the validation faces best (1-NN, Euclidean, unnormalised)."""
+    return protocol.choose_on_validation(make_extractor, x_train, id_train, x_val, id_val, sizes=PCA_SIZES,
+                                         classifiers=("1nn-euclidean",), normalisations=("none",))
+
+
 def reconstruction_error(reconstruct, images):
     """Mean squared error of each image's reconstruction, shape (n,)."""
     return np.mean((reconstruct(images) - images) ** 2, axis=(1, 2, 3))
 
 
-def pca_reconstruct(images):
-    flat = images.reshape(len(images), -1)
-    return pca.inverse_transform(pca.transform(flat)).reshape(images.shape)
+def pca_errors(n_components):
+    """Each face's reconstruction error by PCA with `n_components` fitted on the training faces, by split."""
+    fitted = Eigenfaces(n_components=n_components).fit(x_train).pca_
+
+    def reconstruct(images):
+        return fitted.inverse_transform(fitted.transform(images.reshape(len(images), -1))).reshape(images.shape)
+
+    return {name: reconstruction_error(reconstruct, x) for name, x in
+            [("training", x_train), ("validation", x_val), ("test", x_test)]}
 
 
-pca_error = {name: reconstruction_error(pca_reconstruct, x) for name, x in
-             [("training", x_train), ("validation", x_val), ("test", x_test)]}
-_, _, pca_auc = lim.membership_roc(-pca_error["training"], -pca_error["test"])
-_, _, pca_control_auc = lim.membership_roc(-pca_error["validation"], -pca_error["test"])
-print(f"PCA (32 dims) reconstruction error: training faces {pca_error['training'].mean():.5f}, "
-      f"test faces {pca_error['test'].mean():.5f}")
-print(f"membership AUC, PCA reconstruction error: {pca_auc:.3f} (control, validation vs test: {pca_control_auc:.3f})")
+def pca_membership_aucs(errors):
+    """The membership AUC of PCA's reconstruction error, and the control's (validation vs test)."""
+    return (lim.membership_roc(-errors["training"], -errors["test"])[2],
+            lim.membership_roc(-errors["validation"], -errors["test"])[2])
+
+
+eigen_choice = choose_pca_size(lambda size: Eigenfaces(size))  # section 6's eigenfaces size
+pca_error, pca_error_validated = pca_errors(LATENT), pca_errors(eigen_choice.size)
+pca_auc, pca_control_auc = pca_membership_aucs(pca_error)
+pca_auc_validated, pca_control_auc_validated = pca_membership_aucs(pca_error_validated)
+pca_auc_by_size = {size: pca_membership_aucs(pca_errors(size))[0] for size in PCA_SIZES}
+for size, errors, auc, control in [(LATENT, pca_error, pca_auc, pca_control_auc),
+                                   (eigen_choice.size, pca_error_validated, pca_auc_validated,
+                                    pca_control_auc_validated)]:
+    print(f"PCA ({size} dims): reconstruction error, training faces {errors['training'].mean():.5f}, test faces "
+          f"{errors['test'].mean():.5f}; membership AUC {auc:.3f} (control, validation vs test: {control:.3f})")
+print(f"({eigen_choice.size} is the eigenfaces size chosen on the validation faces)")
+print("membership AUC of PCA's reconstruction error by PCA size: "
+      + ", ".join(f"{size}: {auc:.3f}" for size, auc in pca_auc_by_size.items()))
 
 # %% tags=["nbval-ignore-output"]
 attacks = {
@@ -767,6 +909,8 @@ attacks = {
     "VAE, reconstruction error": (-reconstruction_error(vae.reconstruct, x_train),
                                   -reconstruction_error(vae.reconstruct, x_test)),
     "PCA (32 dims), reconstruction error": (-pca_error["training"], -pca_error["test"]),
+    f"PCA ({eigen_choice.size} dims), reconstruction error": (-pca_error_validated["training"],
+                                                           -pca_error_validated["test"]),
     "control: VAE ELBO, validation vs test": (elbo_by_split["validation"], elbo_by_split["test"]),
 }
 roc = {name: lim.membership_roc(*scores) for name, scores in attacks.items()}
@@ -784,11 +928,17 @@ members, nonmembers = attacks["VAE, ELBO"]
 pairwise = np.mean((members[:, None] > nonmembers[None, :]) + 0.5 * (members[:, None] == nonmembers[None, :]))
 assert np.isclose(pairwise, membership_auc)
 assert FAST or membership_auc > 0.9  # training faces score higher: the model leaks membership (not yet after 20 epochs)
+assert FAST or roc["VAE, reconstruction error"][2] > 0.9  # the reconstruction error leaks as well
 assert pca_auc > 0.75 and abs(pca_control_auc - 0.5) < 0.1  # a linear model fitted to 160 faces leaks too
+assert pca_auc_validated > 0.95 and abs(pca_control_auc_validated - 0.5) < 0.1  # at the validated size, more
+assert pca_auc_validated > pca_auc and pca_auc_by_size[max(PCA_SIZES)] >= pca_auc_validated  # more components, more
+assert pca_auc_by_size[max(PCA_SIZES)] > 0.999  # at the largest size tried, a complete leak
+assert FAST or pca_auc < membership_auc < pca_auc_validated  # the VAE sits between PCA's two sizes
 
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-for (name, (fpr, tpr, auc)), (color, line) in zip(roc.items(), [("C0", "-"), ("C0", "--"), ("C1", "-"), ("0.5", "-")]):
+for (name, (fpr, tpr, auc)), (color, line) in zip(roc.items(), [("C0", "-"), ("C0", "--"), ("C1", "-"), ("C1", "--"),
+                                                                    ("0.5", "-")]):
     axes[0].plot(100 * fpr, 100 * tpr, color=color, linestyle=line, label=f"{name} (AUC {auc:.2f})")
 axes[0].plot([0, 100], [0, 100], "k:", linewidth=0.8)
 axes[0].set_xlabel("non-members flagged as members (false positive rate, %)")
@@ -810,9 +960,13 @@ plt.show()
 # %% [markdown]
 # What to notice (full mode): the training faces' ELBOs barely overlap with
 # the test faces', so a threshold on the ELBO tells almost perfectly whether
-# a picture was used for training, and the reconstruction error does as
-# well. PCA leaks too: any model fitted closely to a few hundred images
-# does. The control is near 0.5, so the attack detects training, not some
+# a picture was used for training, and the reconstruction error does about
+# as well (both AUCs are printed above). PCA leaks too, and how much depends
+# on its size: less than the VAE at 32 components, more at the size chosen
+# for recognition on the validation faces, completely at the largest sizes
+# tried. So the leak is not peculiar to the VAE: both models fitted closely
+# to 160 faces leak which faces they were, and the VAE is no exception. The
+# controls are near 0.5, so the attack detects training, not some
 # difference between the splits. (The fast mode's 20-epoch model has not
 # memorised anything yet, so its AUC is near 0.5; the test
 # `test_an_overtrained_vae_leaks_membership_of_real_faces` in
@@ -851,6 +1005,13 @@ plt.show()
 #   by 1-NN against the training faces, the smaller size on a tie
 #   (`protocol.choose_on_validation`, with this section's classifier); the
 #   VAE is the course model of notebook 03, early-stopped on the same faces.
+# - **What the VAE is, and is not.** It is the course's *density model*:
+#   trained to maximise the ELBO, with notebook 03's default settings (32
+#   latent dimensions), and *not tuned for 1-NN recognition*. The baselines'
+#   sizes were chosen for recognition. Notebook 04 tunes a VAE's settings
+#   for recognition on validation faces and compares it with these
+#   baselines over ten splits; here there is one split, and the question is
+#   how the course's generative model copes with nuisance factors.
 # - **Gallery:** the 200 unperturbed training and validation faces (each
 #   person's five faces outside the test split), mapped by the fitted
 #   features. The **queries** are the 200 test faces, used only here.
@@ -871,21 +1032,15 @@ plt.show()
 
 
 # %% [markdown]
-# First the baselines' PCA sizes, chosen on the validation faces. Neither
-# baseline depends on the VAE, so the choice and their accuracies are the
-# same in every run. Fisherfaces can keep at most $n - c$ PCA dimensions,
-# 160 training faces minus 40 people, so that LDA's within-person scatter
-# stays invertible.
+# First the baselines' PCA sizes, chosen on the validation faces
+# (`choose_pca_size` of section 5, which already chose the eigenfaces'
+# size). Neither baseline depends on the VAE, so the choice and their
+# accuracies are the same in every run. Fisherfaces can keep at most $n - c$
+# PCA dimensions, 160 training faces minus 40 people, so that LDA's
+# within-person scatter stays invertible.
 
 # %%
-def choose_pca_size(make_extractor):
-    """The size in PCA_SIZES whose features identify the validation faces best (1-NN, Euclidean, unnormalised)."""
-    return protocol.choose_on_validation(make_extractor, x_train, id_train, x_val, id_val, sizes=PCA_SIZES,
-                                         classifiers=("1nn-euclidean",), normalisations=("none",))
-
-
 assert max(PCA_SIZES) <= len(x_train) - len(np.unique(id_train))  # fisherfaces: at most n - c PCA dimensions
-eigen_choice = choose_pca_size(lambda size: Eigenfaces(size))
 fisher_choice = choose_pca_size(lambda size: Fisherfaces(pca_components=size))
 print("validation accuracy (40 faces) of 1-NN against the 160 training faces, by PCA size:")
 for name, choice in [("eigenfaces", eigen_choice), ("fisherfaces", fisher_choice)]:
@@ -897,12 +1052,17 @@ for name, choice in [("eigenfaces", eigen_choice), ("fisherfaces", fisher_choice
 # sizes, on the perturbed queries:
 
 # %%
-def robustness_curves(features):
-    """{kind: [accuracy at each strength]} of 1-NN on `features(images)` against the unperturbed gallery."""
-    gallery_features = features(x_gallery)
-    return {kind: [identification_accuracy(gallery_features, id_gallery,
-                                           features(lim.perturb(x_test, kind, s, seed=SEED).astype(np.float32)),
-                                           id_test) for s in STRENGTHS[kind]] for kind in STRENGTHS}
+def robustness_correct(features):
+    """{kind: bool array (strengths, 200)}: whether 1-NN on `features` against the unperturbed gallery names
+    the person of each perturbed test face right."""
+    classifier = make_classifier("1nn-euclidean").fit(features(x_gallery), id_gallery)
+    return {kind: np.array([classifier.predict(features(lim.perturb(x_test, kind, s, seed=SEED).astype(np.float32)))
+                            == id_test for s in STRENGTHS[kind]]) for kind in STRENGTHS}
+
+
+def accuracy_curves(correct_by_kind):
+    """{kind: [accuracy at each strength]}: the share of the 200 queries named right."""
+    return {kind: [float(c.mean()) for c in correct_] for kind, correct_ in correct_by_kind.items()}
 
 
 def print_curves(name, curves_):
@@ -920,8 +1080,12 @@ eigenfaces = Eigenfaces(eigen_choice.size).fit(x_train)
 fisherfaces = Fisherfaces(pca_components=fisher_choice.size).fit(x_train, id_train)
 feature_size = {"VAE": vae.latent_dim, "eigenfaces": eigenfaces.transform(x_test[:1]).shape[1],
                 "fisherfaces": fisherfaces.transform(x_test[:1]).shape[1]}
-robustness = {"eigenfaces": robustness_curves(eigenfaces.transform),
-              "fisherfaces": robustness_curves(fisherfaces.transform)}
+correct = {"eigenfaces": robustness_correct(eigenfaces.transform),
+           "fisherfaces": robustness_correct(fisherfaces.transform)}
+robustness = {name: accuracy_curves(correct_by_kind) for name, correct_by_kind in correct.items()}
+assert np.isclose(robustness["eigenfaces"]["shift"][0],  # the same accuracy as identification_accuracy's
+                  identification_accuracy(eigenfaces.transform(x_gallery), id_gallery, eigenfaces.transform(x_test),
+                                          id_test))
 print(f"features per face: eigenfaces {feature_size['eigenfaces']}, fisherfaces {feature_size['fisherfaces']} "
       f"(from {fisher_choice.size} PCA dimensions); both fitted on the {len(x_train)} training faces")
 print(f"{'features':<12} {'perturbation':<13} accuracy at each strength in STRENGTHS (200 test faces)")
@@ -931,7 +1095,8 @@ for name in robustness:
     print(f"{name}: {mean_perturbed(robustness[name]):.1%} on average over the perturbed queries")
 
 # %% tags=["nbval-ignore-output"]
-robustness["VAE"] = robustness_curves(vae.encode)
+correct["VAE"] = robustness_correct(vae.encode)
+robustness["VAE"] = accuracy_curves(correct["VAE"])
 print_curves("VAE", robustness["VAE"])
 print(f"VAE: {mean_perturbed(robustness['VAE']):.1%} on average over the perturbed queries")
 
@@ -977,18 +1142,85 @@ for kind in kinds:
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
+# **How sure is "the VAE loses more"?** The 200 queries are five pictures
+# of each of 40 people, and a person who is easy to recognise is easy in
+# every picture, so the queries are not independent. For each query, the
+# share of its 16 perturbed versions (four kinds, four strengths) that a
+# method identifies; then the difference VAE minus each baseline, averaged
+# over the queries, with a 95 % bootstrap interval that resamples the 40
+# people with replacement (`lim.bootstrap_difference`, `N_BOOTSTRAP`
+# resamples, seeded); the same for each kind alone. The interval covers
+# which people happen to be in the data, not another split or another
+# training of the VAE (notebook 04 uses ten splits).
+
+# %% tags=["nbval-ignore-output"]
+baselines = ("eigenfaces", "fisherfaces")
+
+
+def per_face(correct_by_kind, kinds_=tuple(kinds)):
+    """Each query's share of its perturbed versions (every strength but 0 of `kinds_`) named right, shape (200,)."""
+    return np.concatenate([correct_by_kind[kind][1:] for kind in kinds_]).mean(axis=0)
+
+
+def vae_minus(baseline, kinds_=tuple(kinds)):
+    """Mean per-query difference VAE minus `baseline` in perturbed accuracy, with its bootstrap interval."""
+    return lim.bootstrap_difference(per_face(correct["VAE"], kinds_), per_face(correct[baseline], kinds_), id_test,
+                                    n_resamples=N_BOOTSTRAP, seed=SEED)
+
+
+def points(interval):
+    """'-4.9 points (95 % interval -7.8 to -2.3)' for a (mean, low, high) difference of accuracies."""
+    mean, low, high = interval
+    return f"{100 * mean:+.1f} points (95 % interval {100 * low:+.1f} to {100 * high:+.1f})"
+
+
+def verdict(interval, baseline):
+    """What a (mean, low, high) difference VAE minus `baseline` shows, by whether its interval excludes 0."""
+    mean, low, high = interval
+    if high < 0:
+        return f"the VAE identifies fewer than {baseline}"
+    if low > 0:
+        return f"the VAE identifies more than {baseline}"
+    return f"no difference between the VAE and {baseline} is shown (the interval includes 0)"
+
+
+difference = {baseline: vae_minus(baseline) for baseline in baselines}
+difference_by_kind = {(baseline, kind): vae_minus(baseline, (kind,)) for baseline in baselines for kind in kinds}
+lines = [f"- VAE minus {baseline}, every perturbation: {points(difference[baseline])}; "
+         f"{verdict(difference[baseline], baseline)}." for baseline in baselines]
+lines += [f"- {kind}: " + "; ".join(f"VAE minus {baseline} {points(difference_by_kind[baseline, kind])}"
+                                     for baseline in baselines) + "." for kind in kinds]
+display(Markdown("\n".join(lines)))
+
+# %%
+for name in correct:
+    assert np.isclose(per_face(correct[name]).mean(), mean_perturbed(robustness[name])), name
+for baseline in baselines:
+    mean, low, high = difference[baseline]
+    assert np.isclose(mean, mean_perturbed(robustness["VAE"]) - mean_perturbed(robustness[baseline])) and low <= high
+# Full mode: on average over the perturbations the VAE loses more than each baseline, beyond the spread over people.
+assert FAST or all(difference[baseline][2] < 0 for baseline in baselines)
+# Per kind they do not all agree: the VAE is ahead of a baseline under some perturbation, behind under others.
+assert FAST or (any(low > 0 for _, low, _ in difference_by_kind.values())
+                and any(high < 0 for _, _, high in difference_by_kind.values()))
+assert FAST or all(high - low > difference[baseline][2] - difference[baseline][1]  # wider per kind: fewer versions
+                   for (baseline, _), (_, low, high) in difference_by_kind.items())
+
+# %% [markdown]
 # What to notice (full mode): all three fall quickly with a shift or an
 # occlusion; none of them knows that a face moved by a few pixels is the
-# same face. On clean queries the three are close; perturbed, the VAE loses
-# more than either baseline on average (asserted above). Which features hold
-# up best under which perturbation is in the lines above: fisherfaces are
-# tuned to the variation present in the training images and can fall fastest
-# under one they do not show. A generative model of pixels learns pixel
-# statistics, nuisance factors included, and nothing in its objective asks
-# the code to ignore them. Robustness comes from data that show the
-# variation (augmentation), from alignment (find the eyes, then crop), or
-# from an objective that pulls pictures of the same person together: the
-# route that discriminative face recognition took (section 7).
+# same face. On clean queries the three are close. Perturbed, on average
+# over every kind and strength, the VAE identifies fewer faces than either
+# baseline, and the intervals over the 40 people exclude 0 (the lines above;
+# asserted); per kind the intervals are wider and do not all agree. Which
+# features hold up best under which perturbation is in the lines above:
+# fisherfaces are tuned to the variation present in the training images and
+# can fall fastest under one they do not show. A generative model of pixels
+# learns pixel statistics, nuisance factors included, and nothing in its
+# objective asks the code to ignore them. Robustness comes from data that
+# show the variation (augmentation), from alignment (find the eyes, then
+# crop), or from an objective that pulls pictures of the same person
+# together: the route that discriminative face recognition took (section 7).
 
 # %% [markdown]
 # ## 7. Scope and fairness: what 40 people in one lab cannot tell us
@@ -1035,7 +1267,9 @@ print("Labeled Faces in the Wild (Huang et al. 2007): 13,233 photographs of 5,74
 # people, with an objective (the triplet loss) that pulls pictures of one
 # person together and pushes different people apart: exactly what a VAE's
 # objective does not ask for. Our measurements, on 40 people in a lab, with
-# 5 pictures each to learn from (notebook 04 and sections 2 and 6 here):
+# 5 pictures each to learn from (notebook 04 and sections 2 and 6 here; the
+# VAE is the course's density model, not tuned for recognition, on one
+# split, as section 6 says):
 
 # %% tags=["nbval-ignore-output"]
 clean_accuracy = {name: by_kind["shift"][0] for name, by_kind in robustness.items()}
@@ -1126,16 +1360,34 @@ assert kl_test.mean() > 0  # the loss is more than a reconstruction error
 # Our answer, from the measurements:
 
 # %% tags=["nbval-ignore-output"]
+def on_perturbed(differences):
+    """How linear projections do on perturbed queries against the VAE, worded by the intervals of section 6."""
+    if all(high < 0 for _, _, high in differences.values()):
+        return "better on perturbed ones"
+    if all(low <= 0 <= high for _, low, high in differences.values()):
+        return "on perturbed ones no difference is shown (the intervals include 0)"
+    return "on perturbed ones: " + "; ".join(verdict(d, b) for b, d in differences.items())
+
+
 baseline_clean = max(clean_accuracy["eigenfaces"], clean_accuracy["fisherfaces"])
+clean_gap_faces = round(max(abs(clean_accuracy["VAE"] - clean_accuracy[b]) for b in baselines) * len(x_test))
+if clean_gap_faces <= 4:  # a few of the 200 test faces
+    on_clean = f"as well on clean queries (within {clean_gap_faces} of the {len(x_test)} test faces)"
+else:
+    on_clean = (f"{'better' if clean_accuracy['VAE'] < baseline_clean else 'differently'} on clean queries (by up "
+                f"to {clean_gap_faces} of the {len(x_test)} test faces)")
 display(Markdown(
-    f"**Low-dimensional features: yes, but so do linear projections, as well or better.** The VAE maps a face of "
+    f"**Low-dimensional features: yes, but linear projections do {on_clean}, {on_perturbed(difference)}.** "
+    f"The VAE maps a face of "
     f"{N_DIMS:,} pixels to {feature_size['VAE']} numbers; eigenfaces map it to {feature_size['eigenfaces']} and "
     f"fisherfaces to {feature_size['fisherfaces']}, sizes chosen on the validation faces (section 6). 1-NN on "
     f"these features identifies {clean_accuracy['VAE']:.1%} (VAE), {clean_accuracy['eigenfaces']:.1%} (eigenfaces) "
     f"and {clean_accuracy['fisherfaces']:.1%} (fisherfaces) of the clean test faces, and "
     f"{mean_perturbed(robustness['VAE']):.1%}, {mean_perturbed(robustness['eigenfaces']):.1%} and "
-    f"{mean_perturbed(robustness['fisherfaces']):.1%} of the perturbed ones (section 6). Notebook 04 compares them "
-    "over ten splits.\n\n"
+    f"{mean_perturbed(robustness['fisherfaces']):.1%} of the perturbed ones: the VAE minus eigenfaces "
+    f"{points(difference['eigenfaces'])}, minus fisherfaces {points(difference['fisherfaces'])}, intervals over "
+    "the 40 people (section 6). This is one split, and the course's VAE is a density model not tuned for "
+    "recognition; notebook 04 tunes one for recognition and compares them over ten splits.\n\n"
     f"**Face repair and enhancement: not with this model.** Its reconstructions keep {sharpness_kept:.0%} of the "
     f"real faces' gradient energy (PCA's {pca_kept:.0%}), and its decoder means of prior codes "
     f"{vae_prior_means[0] / reference:.0%} (section 1). What it returns has less detail than what it was given, "
@@ -1143,8 +1395,8 @@ display(Markdown(
 
 # %%
 assert FAST or clean_accuracy["VAE"] <= baseline_clean + 0.02  # no better than the best linear baseline
-assert FAST or mean_perturbed(robustness["VAE"]) < min(mean_perturbed(robustness[name])
-                                                       for name in ("eigenfaces", "fisherfaces"))
+assert FAST or clean_gap_faces <= 4  # clean queries: within a few of the 200 test faces of each baseline
+assert FAST or all(difference[b][2] < 0 for b in baselines)  # perturbed: the baselines better, interval excludes 0
 assert sharpness_kept < 0.5  # the output is blurred: less than half the detail of its input
 
 # %% [markdown]
@@ -1166,8 +1418,21 @@ designs = {f"beta = {beta:g}": by_beta[beta]["accuracy"] for beta in betas}
 designs.update({f"latent_dim = {d}": by_latent[d]["accuracy"] for d in LATENT_DIMS if d != LATENT})  # beta = 1 is 32
 best_design = max(designs, key=designs.get)
 worst_design = min(designs, key=designs.get)
+one_face = 1 / len(x_test)  # one test face, as a share of the test faces
+lead_faces = round((designs[best_design] - baseline_clean) * len(x_test))  # the best design's lead, in test faces
+print(f"one test face is {one_face:.1%} of the {len(x_test)}; the best design ({best_design}, "
+      f"{designs[best_design]:.1%}) minus the best baseline ({baseline_clean:.1%}): {lead_faces:+d} test faces")
+if lead_faces <= 0:
+    headline = (f"It depends on the design, but no design tried is ahead of the linear baselines: the best is "
+                f"{-lead_faces} test faces behind, though picked on the test faces.")
+elif lead_faces == 1:
+    headline = (f"It depends on the design, but no design tried is ahead of the linear baselines by more than one "
+                f"test face ({one_face:.1%}), and that best is picked on the test faces.")
+else:
+    headline = (f"It depends on the design; the best design tried is {lead_faces} test faces ahead of the best "
+                "linear baseline, but that best is picked on the test faces.")
 display(Markdown(
-    f"**It depends on the design, but no design tried beats the linear baselines.** Over the {len(designs)} "
+    f"**{headline}** Over the {len(designs)} "
     f"short trainings of section 2 ({SWEEP_EPOCHS} epochs each), 1-NN on the posterior means identifies from "
     f"{designs[worst_design]:.1%} ({worst_design}) to "
     f"{designs[best_design]:.1%} ({best_design}) of the test faces; that best value is optimistic, since it is "
@@ -1181,6 +1446,7 @@ display(Markdown(
 
 # %%
 assert FAST or designs[best_design] <= baseline_clean + 0.02  # no design tried is clearly better than the baselines
+assert FAST or lead_faces <= 1  # ahead of the best baseline by at most one of the 200 test faces
 assert FAST or designs[worst_design] < designs[best_design] - 0.1  # but a bad design is clearly worse
 assert robustness["VAE"]["shift"][2] < robustness["VAE"]["shift"][0]  # a small shift already costs accuracy
 
@@ -1202,6 +1468,7 @@ assert robustness["VAE"]["shift"][2] < robustness["VAE"]["shift"][0]  # a small 
 # Our answer:
 
 # %% tags=["nbval-ignore-output"]
+vae_best_kinds = [kind for kind in kinds if max(names, key=lambda name: mean_by_kind[name][kind]) == "VAE"]
 display(Markdown(
     f"**1. Data and compute: it trains on little data, and memorises it.** The course VAE learned from "
     f"{len(x_train)} faces, and fits them far better than new pictures of the same people: its ELBO is "
@@ -1211,11 +1478,18 @@ display(Markdown(
     f"{pca_seconds:.3f} s to fit eigenfaces ({eigenface_numbers:,} numbers) and {fisher_seconds:.3f} s to fit "
     f"fisherfaces; encoding the 200 test faces {encode_seconds:.3f} s, against {project_seconds:.4f} s to project "
     "them onto the eigenfaces.\n\n"
-    f"**2. and 3. Features not well understood, or too abstract: the opposite.** The code is too concrete: it "
-    f"follows the pixels. Moving, lighting or covering a face changes it enough that 1-NN identifies "
+    f"**2. and 3. Features not well understood, or too abstract: the opposite, on average.** The code is too "
+    f"concrete: it follows the pixels. Moving, lighting or covering a face changes it enough that 1-NN identifies "
     f"{mean_perturbed(robustness['VAE']):.1%} of the perturbed test faces, against "
     f"{mean_perturbed(robustness['eigenfaces']):.1%} for eigenfaces and "
-    f"{mean_perturbed(robustness['fisherfaces']):.1%} for fisherfaces (section 6). And it can be inspected: at "
+    f"{mean_perturbed(robustness['fisherfaces']):.1%} for fisherfaces; over the 40 people, "
+    + "; ".join(verdict(difference[b], b) for b in baselines) + " (section 6). "
+    + ("Not under every perturbation, though: " + "; ".join(
+        f"under {kind} the VAE identifies {mean_by_kind['VAE'][kind]:.1%}, eigenfaces "
+        f"{mean_by_kind['eigenfaces'][kind]:.1%} and fisherfaces {mean_by_kind['fisherfaces'][kind]:.1%}, and "
+        + " and ".join(verdict(difference_by_kind[b, kind], b) for b in baselines) for kind in vae_best_kinds)
+       + ". " if vae_best_kinds else "")
+    + f"And it can be inspected: at "
     f"$\\beta = 1$, {by_beta[1.0]['active']} of its {LATENT} dimensions are active (section 2), and notebook 03's "
     "traversals measure what the most active ones change (brightness, light from one side, where the face sits).\n\n"
     "**Limits the article does not list:** blurred outputs (section 1), a loose bound (section 3), the leak of "
@@ -1224,8 +1498,7 @@ display(Markdown(
 # %%
 assert FAST or generalisation_gap > 100 and membership_auc > 0.9  # few faces, memorised and leaked
 assert history_seconds > pca_seconds and history_seconds > fisher_seconds  # training costs more than fitting PCA
-assert FAST or mean_perturbed(robustness["VAE"]) < min(mean_perturbed(robustness[name])
-                                                       for name in ("eigenfaces", "fisherfaces"))
+assert FAST or all(difference[b][2] < 0 for b in baselines)  # on average too concrete: interval excludes 0
 
 # %% [markdown]
 # ### More questions (not the article's)
@@ -1239,6 +1512,8 @@ def fewer_or_more(a, b):
 
 
 best_beta = max(betas, key=lambda beta: by_beta[beta]["accuracy"])
+larger_no_better = (by_latent[largest]["elbo"] < by_latent[smaller]["elbo"] + 0.02 * abs(by_latent[smaller]["elbo"])
+                    and by_latent[largest]["accuracy"] < by_latent[smaller]["accuracy"] + 0.02)  # as in section 2
 latent_summary = ", ".join(f"{d}: ELBO {by_latent[d]['elbo']:.0f} nats, accuracy {by_latent[d]['accuracy']:.1%}"
                            for d in LATENT_DIMS)
 display(Markdown("\n\n".join([
@@ -1261,17 +1536,24 @@ display(Markdown("\n\n".join([
     f"1. The KL term, {kl_test.mean():.0f} nats per face here, is what makes it a VAE: "
     "remove it and the codes stop being a distribution you can sample from; weigh it far more and the codes "
     "collapse (section 2).",
-    f"**Is a bigger latent space better?** No. By latent size ({SWEEP_EPOCHS} epochs each): {latent_summary}. "
-    f"From {smaller} to {largest} dimensions the KL rose by {kl_rise:.0%} and the ELBO changed by "
-    f"{elbo_change:+.1%} (section 2).",
+    f"**Is a bigger latent space better?** {'Not beyond ' + str(smaller) if larger_no_better else 'In this run, yes'}"
+    f". By latent size ({SWEEP_EPOCHS} epochs each): {latent_summary}. "
+    + (f"From {min(LATENT_DIMS)} to {smaller} dimensions both the ELBO and the accuracy rose; from" if
+       min(LATENT_DIMS) < smaller else "From")
+    + f" {smaller} to {largest} the KL rose by {kl_rise:.0%}, the ELBO changed by {elbo_change:+.1%} and the "
+    f"accuracy by {100 * (by_latent[largest]['accuracy'] - by_latent[smaller]['accuracy']):+.1f} points (section 2).",
     f"**Are the decoded faces realistic?** No: face-like but blurred. Decoder means of prior codes keep "
     f"{vae_prior_means[0] / reference:.0%} of real faces' gradient energy, PCA's {pca_prior_means[0] / reference:.0%}"
-    f" (section 1). Nor are they new people in any useful sense: the decoder fits its {len(x_train)} training "
-    f"faces {generalisation_gap:.0f} nats per face better than new ones (section 4).",
+    f" (section 1). Nor are they copies of training faces: a decoded prior code lies "
+    f"{nearest[prior_label].mean():.3f} (RMSE) from its nearest training face, farther than a new picture of one "
+    f"of the 40 people ({nearest['test faces (originals)'].mean():.3f}) or its reconstruction "
+    f"({nearest['VAE reconstructions of the test faces'].mean():.3f}) (section 1). Whether that makes them new "
+    "people or blurred blends of several, a pixel distance cannot say.",
     f"**Is the ELBO the log-likelihood of a face?** No, a lower bound on it: {gap.mean():.1f} nats per face below "
     f"even the {K_MAX}-sample importance-weighted bound, which is itself below $\\log p(x)$ (section 3).",
     f"**Is it safe to train and share such a model?** Not without care: it reveals which pictures it was "
-    f"trained on (membership AUC {membership_auc:.2f}, section 5). A model trained on faces may be personal "
+    f"trained on (membership AUC {membership_auc:.2f}, section 5), as PCA fitted closely to the same faces does "
+    f"(AUC {pca_auc_validated:.2f} at the size chosen for recognition). A model trained on faces may be personal "
     "data; treat it as such.",
     "**Does it work on my photos?** This course cannot tell: 40 people, one lab, frontal, a uniform background, "
     "no demographic labels (section 7).",
@@ -1279,8 +1561,11 @@ display(Markdown("\n\n".join([
 
 # %%
 assert FAST or best_beta in (0.25, 1.0, 4.0)  # recognition is best near beta = 1
+assert FAST or larger_no_better  # not beyond 32 (and 8 -> 32 gains both, asserted in section 2)
 assert reconstruction_nats.mean() < 0  # -log p(x|z) of a density of grey values: negative here
 assert FAST or vae_prior_means[0] < pca_prior_means[0]  # blurrier than PCA's
+assert FAST or nearest[prior_label].mean() > max(nearest["test faces (originals)"].mean(),
+                                                 nearest["VAE reconstructions of the test faces"].mean())  # not copies
 assert bound[K_MAX].mean() >= bound[1].mean()  # the ELBO is below the IWAE bound
 
 # %% [markdown]
@@ -1299,10 +1584,16 @@ record = {
     "blur_gradient_energy_pca_prior_means": pca_prior_means[0] / reference,
     "blur_gradient_energy_vae_reconstructions": sharpness_kept,
     "blur_gradient_energy_pca_reconstructions": pca_kept,
+    "blur_gradient_energy_vae_aggregate_posterior_means": aggregate_energy[q_label],
+    "nearest_training_rmse_vae_prior_means": nearest[prior_label].mean(),
+    "nearest_training_rmse_vae_aggregate_posterior_means": nearest[q_label].mean(),
+    "nearest_training_rmse_test_faces": nearest["test faces (originals)"].mean(),
+    "nearest_training_rmse_test_reconstructions": nearest["VAE reconstructions of the test faces"].mean(),
     # 2. posterior collapse
     "collapse_active_units_beta_1": by_beta[1.0]["active"],
     "collapse_largest_beta": betas[-1],
     "collapse_active_units_largest_beta": collapsed["active"],
+    "active_units_by_beta": [by_beta[beta]["active"] for beta in betas],
     "collapse_sampled_accuracy_largest_beta": collapsed["accuracy_sampled"],
     "collapse_mean_accuracy_largest_beta": collapsed["accuracy"],
     "betas": betas,
@@ -1315,11 +1606,15 @@ record = {
     # 3. a loose bound
     "elbo_iwae_gap_nats": gap.mean(),
     "iwae_samples": K_MAX,
+    "elbo_iwae_rank_correlation": rank_correlation,
     # 4. small data
     "train_minus_test_elbo_nats": generalisation_gap,
+    "generalisation_gap_stays_open_from_epoch": gap_opens,
     # 5. privacy
     "membership_auc": membership_auc,
     "membership_auc_pca": pca_auc,
+    "membership_auc_pca_validated": pca_auc_validated,
+    "membership_auc_vae_reconstruction_error": roc["VAE, reconstruction error"][2],
     "membership_auc_control": roc["control: VAE ELBO, validation vs test"][2],
     # 6. nuisance factors
     "eigenfaces_pca_size": eigen_choice.size,
@@ -1330,6 +1625,9 @@ record = {
     "perturbed_accuracy_vae": mean_perturbed(robustness["VAE"]),
     "perturbed_accuracy_eigenfaces": mean_perturbed(robustness["eigenfaces"]),
     "perturbed_accuracy_fisherfaces": mean_perturbed(robustness["fisherfaces"]),
+    **{f"perturbed_difference_vae_minus_{baseline}{suffix}": value for baseline in baselines
+       for suffix, value in zip(("", "_low", "_high"), difference[baseline])},
+    "best_design_lead_test_faces": lead_faces,
 }
 results.write_record("05_limitations", record)
 print(results.format_record(record))
@@ -1340,10 +1638,14 @@ assert FAST or record["collapse_active_units_beta_1"] == LATENT  # no collapse a
 assert FAST or record["collapse_sampled_accuracy_largest_beta"] < 0.05  # near chance (1 in 40)
 assert FAST or record["elbo_iwae_gap_nats"] > 10
 assert FAST or record["train_minus_test_elbo_nats"] > 100  # memorised
-assert FAST or record["membership_auc"] > max(0.9, record["membership_auc_pca"])  # leaks, more than PCA
+assert FAST or record["membership_auc"] > 0.9  # leaks which faces it was trained on
+assert record["membership_auc_pca_validated"] > record["membership_auc_pca"]  # PCA leaks more at the validated size
 assert FAST or abs(record["membership_auc_control"] - 0.5) < 0.15  # the control finds nothing
 assert FAST or record["perturbed_accuracy_vae"] < min(record["perturbed_accuracy_eigenfaces"],
                                                       record["perturbed_accuracy_fisherfaces"])
+assert FAST or all(record[f"perturbed_difference_vae_minus_{b}_high"] < 0 for b in baselines)  # interval excludes 0
+assert FAST or record["best_design_lead_test_faces"] <= 1
+assert FAST or record["elbo_iwae_rank_correlation"] > 0.99
 assert FAST or record["kl_by_latent_dim"][-1] > 1.1 * record["kl_by_latent_dim"][-2]  # more KL, no more ELBO
 
 # %% [markdown]
@@ -1351,7 +1653,8 @@ assert FAST or record["kl_by_latent_dim"][-1] > 1.1 * record["kl_by_latent_dim"]
 #
 # - **Blur:** measured the sharpness (gradient energy, high-frequency power)
 #   and SSIM of the VAE's reconstructions and decoder means of prior codes
-#   against real faces and PCA at the same latent size.
+#   against real faces and PCA at the same latent size, and decoded codes
+#   from the aggregate posterior to see where the decoder is sharp.
 # - **Posterior collapse:** swept $\beta$ and the latent size; counted
 #   active units, split the KL by dimension, and followed reconstruction and
 #   recognition.
@@ -1360,8 +1663,11 @@ assert FAST or record["kl_by_latent_dim"][-1] > 1.1 * record["kl_by_latent_dim"]
 #   curves, and the training-test gap of the final model.
 # - **Nuisance factors:** recognised shifted, rotated, side-lit and occluded
 #   test faces with VAE codes, eigenfaces and fisherfaces, all fitted on the
-#   same training faces, the baselines' sizes chosen on the validation faces.
-# - **Privacy:** ran a membership-inference attack on the trained VAE.
+#   same training faces, the baselines' sizes chosen on the validation faces,
+#   and compared the VAE with each baseline by a paired bootstrap interval
+#   over the 40 people.
+# - **Privacy:** ran a membership-inference attack on the trained VAE, and
+#   on PCA at two sizes.
 # - **Scope:** set what 40 people in one lab can and cannot show against
 #   what discriminative face recognition reaches elsewhere (quoted).
 # - Answered the article's three FAQ questions, and more, from these

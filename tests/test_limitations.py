@@ -337,6 +337,71 @@ def test_membership_bad_input(members, nonmembers, error, match):
         L.membership_roc(members, nonmembers)
 
 
+# --------------------------------------------------------------------------
+# bootstrap_difference
+
+
+def test_bootstrap_difference_matches_a_brute_force_loop():
+    rng = np.random.default_rng(7)
+    groups = np.repeat(np.arange(12), 5)
+    a = rng.random(60) < 0.8
+    b = rng.random(60) < 0.6
+    mean, low, high = L.bootstrap_difference(a, b, groups, n_resamples=300, seed=3)
+    assert np.isclose(mean, np.mean(a.astype(float) - b))
+    draws = np.random.default_rng(3).integers(0, 12, size=(300, 12))  # the same draws, resampled one by one
+    means = [np.mean(np.concatenate([(a.astype(float) - b)[groups == g] for g in row])) for row in draws]
+    assert np.allclose([low, high], np.percentile(means, [2.5, 97.5]))
+
+
+def test_bootstrap_difference_agrees_with_scipy_on_group_means():
+    rng = np.random.default_rng(8)
+    groups = np.repeat(np.arange(40), 5)  # equal groups: resampling groups is resampling the 40 group means
+    person = rng.normal(0.0, 0.3, 40)[groups]  # a per-person effect shared by the person's queries
+    a = np.clip(0.7 + person + rng.normal(0, 0.2, 200), 0, 1)
+    b = np.clip(0.6 + person + rng.normal(0, 0.2, 200), 0, 1)
+    mean, low, high = L.bootstrap_difference(a, b, groups, n_resamples=4000, seed=0)
+    group_means = np.bincount(groups, weights=a - b) / 5
+    ci = stats.bootstrap((group_means,), np.mean, n_resamples=20000, method="percentile",
+                         random_state=np.random.default_rng(1)).confidence_interval
+    width = high - low
+    assert abs(low - ci.low) < 0.1 * width and abs(high - ci.high) < 0.1 * width  # Monte Carlo tolerance
+    assert low < mean < high
+
+
+def test_bootstrap_difference_resamples_people_not_faces():
+    """Queries of one person move together: the interval over people is wider than one over single faces."""
+    groups = np.repeat(np.arange(20), 10)
+    d = np.where(np.arange(20) % 2 == 0, 1.0, -0.8)[groups]  # every face of a person has that person's difference
+    low_people, high_people = L.bootstrap_difference(d, np.zeros(200), groups, seed=0)[1:]
+    low_faces, high_faces = L.bootstrap_difference(d, np.zeros(200), np.arange(200), seed=0)[1:]
+    assert high_people - low_people > 2 * (high_faces - low_faces)
+
+
+def test_bootstrap_difference_known_cases():
+    groups = [0, 0, 1, 1, 2, 2]
+    assert L.bootstrap_difference([1, 0, 1, 1, 0, 1], [1, 0, 1, 1, 0, 1], groups) == (0.0, 0.0, 0.0)
+    assert np.allclose(L.bootstrap_difference([1.0] * 6, [0.75] * 6, groups), 0.25)  # a constant difference
+    first = L.bootstrap_difference([1, 0, 1, 1, 0, 1], [0, 0, 1, 0, 0, 1], groups, seed=5)
+    assert first == L.bootstrap_difference([1, 0, 1, 1, 0, 1], [0, 0, 1, 0, 0, 1], groups, seed=5)  # seeded
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"correct_a": [1.0, 0.0]}, ValueError, "one entry per query"),
+    ({"groups": [0, 0, 0]}, ValueError, "at least 2 distinct groups"),
+    ({"correct_b": []}, ValueError, "`correct_b` must be a non-empty 1-D"),
+    ({"correct_a": [[1.0, 0.0, 1.0]]}, ValueError, "`correct_a` must be a non-empty 1-D"),
+    ({"correct_a": [1.0, np.nan, 0.0]}, ValueError, "NaN"),
+    ({"correct_a": ["a", "b", "c"]}, TypeError, "`correct_a` must be an array of numbers"),
+    ({"n_resamples": 0}, ValueError, "`n_resamples`"),
+    ({"n_resamples": 2.5}, ValueError, "`n_resamples` must be an int"),
+    ({"confidence": 1.0}, ValueError, "`confidence`"),
+])
+def test_bootstrap_difference_bad_input(kwargs, error, match):
+    arguments = {"correct_a": [1.0, 0.0, 1.0], "correct_b": [0.0, 0.0, 1.0], "groups": [0, 1, 1], **kwargs}
+    with pytest.raises(error, match=match):
+        L.bootstrap_difference(**arguments)
+
+
 @pytest.mark.claims
 def test_an_overtrained_vae_leaks_membership_of_real_faces(orl_path):
     """Notebook 05's privacy claim at a small scale that CI can afford (about 15 s).

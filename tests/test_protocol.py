@@ -67,3 +67,21 @@ def test_paired_difference_is_the_paired_t_interval():
 def test_paired_difference_bad_input(a, b, match):
     with pytest.raises(ValueError, match=match):
         protocol.paired_difference(a, b)
+
+
+def test_the_corrected_interval_is_nadeau_and_bengios():
+    a = np.array([0.95, 0.97, 0.94, 0.96, 0.93])
+    b = np.array([0.93, 0.95, 0.93, 0.93, 0.92])
+    d = a - b
+    corrected = protocol.paired_difference(a, b, test_train_ratio=1.0)
+    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) * np.sqrt(1 / 5 + 1.0)
+    assert np.isclose(corrected.high - corrected.mean, half) and corrected.corrected
+    plain = protocol.paired_difference(a, b)
+    assert corrected.low < plain.low and corrected.p_value > plain.p_value
+    assert np.isclose(plain.p_value, stats.ttest_rel(a, b).pvalue)
+
+
+def test_holm_adjusts_in_step_down_order():
+    assert protocol.holm({"a": 0.01, "b": 0.04, "c": 0.03}) == {"a": 0.03, "b": 0.06, "c": 0.06}
+    assert protocol.holm({"x": 0.5}) == {"x": 0.5}
+    assert protocol.holm({"a": 0.4, "b": 0.5}) == {"a": 0.8, "b": 0.8}

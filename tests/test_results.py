@@ -77,8 +77,8 @@ def test_record_03_keys_and_conclusions():
     for key in ("vae_test_elbo_nats", "vae_test_iwae_nats", "iwae_k", "ppca_test_nats", "ppca_latent_dim",
                 "active_units", "amortisation_gap_nats"):
         assert key in r, key
-    # "PPCA wins": the best VAE bound is below the validated PPCA's exact log-likelihood
-    assert r["vae_minus_ppca_nats"] < 0
+    # "we could not show a VAE matching the validated PPCA": the best bound is below, face by face
+    assert r["vae_minus_ppca_nats"] < 0 and r["vae_minus_ppca_interval"][1] < 0
     assert np.isclose(r["vae_test_iwae_nats"] - r["ppca_test_nats"], r["vae_minus_ppca_nats"], atol=0.01)
     # the untuned PPCA was a handicapped baseline: the course VAE beat it, the validated PPCA beats the VAE
     assert r["course_vae_test_iwae_200_nats"] > r["ppca_untuned_test_200_nats"]
@@ -103,15 +103,16 @@ def test_record_04_keys_and_conclusions():
     assert set(r["verification"]) == methods and all({"auc", "eer"} <= set(v) for v in r["verification"].values())
     acc = {m: v["mean"] for m, v in r["identification"].items()}
     paired = r["paired_differences"]
-    # "the VAE's posterior mean identifies fewer test faces than eigenfaces", and than fisherfaces
-    assert acc["vae_mean"] < acc["eigenfaces"] and paired["vae_mean - eigenfaces"]["high"] < 0
-    assert acc["vae_mean"] < acc["fisherfaces"]
-    # "a supervised step on top helps"
-    assert acc["vae_mean_lda"] > acc["vae_mean"] and paired["vae_mean_lda - vae_mean"]["low"] > 0
-    # the paired means are the differences of the means
+    # "nothing here supports the claim that VAE features raise recognition accuracy"
+    assert not any(paired[f"vae_mean - {b}"]["low"] > 0 for b in ("pixels", "eigenfaces", "fisherfaces"))
+    assert acc["vae_mean"] < acc["eigenfaces"] and acc["vae_mean"] < acc["fisherfaces"]  # point estimates below
+    # "a supervised step on top helps": better on every split
+    assert acc["vae_mean_lda"] > acc["vae_mean"] and paired["vae_mean_lda - vae_mean"]["wins"] == r["splits"]
+    # the paired means are the differences of the means; corrected intervals contain the plain ones
     for key, d in paired.items():
         a, b = key.split(" - ")
         assert np.isclose(d["mean"], acc[a] - acc[b], atol=1e-5) and d["low"] <= d["mean"] <= d["high"], key
+        assert d["low"] <= d["plain_low"] <= d["plain_high"] <= d["high"] and 0 <= d["holm_p"] <= 1, key
     # the training budget lies inside the grid searched
     assert r["vae_epochs"] < r["max_epochs_tried"]
     assert r["splits"] == 10

@@ -16,6 +16,9 @@ The latent code
 Privacy
     :func:`membership_roc`: how well a score (an ELBO, a negative
     reconstruction error) tells training images from held-out ones.
+Comparing two methods on the same queries
+    :func:`bootstrap_difference`: the mean per-query difference with a
+    bootstrap interval that resamples people, not single images.
 Scope
     :data:`QUOTED_LFW`, a published result on a harder benchmark, kept as a
     :class:`~vaeface_utils.recognition.QuotedResult` so that it is never
@@ -52,6 +55,7 @@ __all__ = [
     "active_units",
     "kl_per_dimension",
     "membership_roc",
+    "bootstrap_difference",
 ]
 
 #: The perturbations :func:`perturb` knows: name -> the unit of its strength.
@@ -660,3 +664,86 @@ def membership_roc(scores_members, scores_nonmembers):
     scores = np.concatenate(arrays)
     fpr, tpr, _ = roc_curve(labels, scores)
     return fpr, tpr, float(roc_auc_score(labels, scores))
+
+
+# --------------------------------------------------------------------------
+# Comparing two methods on the same queries
+
+
+def bootstrap_difference(correct_a, correct_b, groups, n_resamples=2000, seed=0, *, confidence=0.95):
+    """The mean per-query difference ``a - b``, with a bootstrap interval over groups (people).
+
+    Two methods scored on the same queries give paired scores. The queries
+    of one person are not independent of each other (an easy person is easy
+    for every picture), so the interval resamples whole groups: each
+    resample draws as many groups as there are, with replacement, and takes
+    the mean difference over every query of the groups drawn (a group drawn
+    twice counts twice). The interval is the percentile interval of those
+    means.
+
+    Parameters
+    ----------
+    correct_a, correct_b : array_like of float or bool, shape (n,)
+        One score per query for each method, in the same order: 1/0 for a
+        right/wrong answer, or a fraction (e.g. the share of perturbed
+        versions of the query identified correctly).
+    groups : array_like, shape (n,)
+        The group of each query, e.g. the person's identity; at least two
+        distinct groups.
+    n_resamples : int, default 2000
+    seed : int, default 0
+        Seed of the NumPy generator that draws the groups.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    mean, low, high : float
+        The mean of ``a - b`` over all queries, and the bootstrap interval.
+
+    Raises
+    ------
+    ValueError
+        Arrays that are not 1-D of one length, empty or not finite; fewer
+        than two groups; ``n_resamples`` < 1; ``confidence`` outside (0, 1).
+    TypeError
+        Scores that are not numbers.
+
+    Examples
+    --------
+    >>> bootstrap_difference([1, 1, 0, 1], [1, 0, 0, 1], ["p", "p", "q", "q"])[0]
+    0.25
+    """
+    arrays = []
+    for name, scores in (("correct_a", correct_a), ("correct_b", correct_b)):
+        try:
+            s = np.asarray(scores, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"`{name}` must be an array of numbers (or booleans), one per query; "
+                            f"got {type(scores).__name__}.") from None
+        if s.ndim != 1 or s.size == 0:
+            raise ValueError(f"`{name}` must be a non-empty 1-D array, one score per query; got shape {s.shape}.")
+        if not np.all(np.isfinite(s)):
+            raise ValueError(f"`{name}` holds NaN or infinite scores; pass 1/0 or fractions per query.")
+        arrays.append(s)
+    a, b = arrays
+    g = np.asarray(groups)
+    if a.shape != b.shape or g.shape != a.shape:
+        raise ValueError(f"`correct_a`, `correct_b` and `groups` must have one entry per query, the same queries; "
+                         f"got shapes {a.shape}, {b.shape} and {g.shape}.")
+    labels, index = np.unique(g, return_inverse=True)
+    if len(labels) < 2:
+        raise ValueError(f"`groups` must hold at least 2 distinct groups to resample; got {len(labels)}. "
+                         "Pass each query's person.")
+    n_resamples = _int(n_resamples, "n_resamples", low=1, fix="Use 2000 or more.")
+    confidence = _number(confidence, "confidence", low=0.0, high=1.0, fix="Use 0.95.")
+    if confidence in (0.0, 1.0):
+        raise ValueError(f"`confidence` must be strictly between 0 and 1; got {confidence!r}. Use 0.95.")
+    d = a - b
+    total = np.bincount(index, weights=d, minlength=len(labels))  # sum of the differences of each group
+    count = np.bincount(index, minlength=len(labels)).astype(np.float64)  # queries per group
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, len(labels), size=(n_resamples, len(labels)))
+    means = total[drawn].sum(axis=1) / count[drawn].sum(axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(d.mean()), float(low), float(high)
