@@ -120,8 +120,19 @@ def test_record_04_keys_and_conclusions():
 
 def test_record_05_keys_and_conclusions():
     r = results.load_record("05_limitations")
-    assert r["membership_auc"] > 0.9  # an overtrained VAE leaks which faces it was trained on
+    # privacy: the VAE leaks which faces it was trained on, and so does PCA at its validated size
+    assert r["membership_auc"] > 0.9 and r["membership_auc_pca_validated"] > r["membership_auc_pca"]
+    # blur: decoded prior codes are smoother than PCA's, and smoother than decoded aggregate-posterior codes
     assert r["blur_gradient_energy_vae_prior_means"] < r["blur_gradient_energy_pca_prior_means"]
-    assert r["collapse_active_units_largest_beta"] < r["collapse_active_units_beta_1"]
-    assert r["perturbed_accuracy_vae"] < min(r["perturbed_accuracy_eigenfaces"], r["perturbed_accuracy_fisherfaces"])
-    assert r["train_minus_test_elbo_nats"] > 0
+    assert r["blur_gradient_energy_vae_prior_means"] < r["blur_gradient_energy_vae_aggregate_posterior_means"]
+    # collapse: units go inactive only at the largest beta
+    assert r["collapse_active_units_largest_beta"] < r["collapse_active_units_beta_1"] / 2
+    # robustness: the VAE loses more under perturbation, with people-level bootstrap intervals below 0
+    for baseline in ("eigenfaces", "fisherfaces"):
+        assert r["perturbed_accuracy_vae"] < r[f"perturbed_accuracy_{baseline}"]
+        low, mean, high = (r[f"perturbed_difference_vae_minus_{baseline}{end}"] for end in ("_low", "", "_high"))
+        assert low <= mean <= high < 0
+    # small data: the training faces' ELBO far above the test faces'
+    assert r["train_minus_test_elbo_nats"] > 100
+    # the ELBO ranks faces as the tighter bound does; its error is in the value
+    assert r["elbo_iwae_rank_correlation"] > 0.9 and r["elbo_iwae_gap_nats"] > 10
