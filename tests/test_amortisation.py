@@ -50,8 +50,9 @@ def test_posterior_log_weights_with_the_encoders_posterior_are_the_models(traine
 def test_refining_the_posterior_raises_each_elbo(trained):
     vae, x = trained
     refined = amortisation.refine_posterior(vae, x[:8], steps=40, seed=0, eval_samples=20)
-    assert refined.z_mean.shape == (8, 4) and np.all(refined.gap >= 0) and refined.gap.mean() > 0
-    again = amortisation.posterior_elbo(vae, x[:8], refined.z_mean, refined.z_log_var, n_samples=20, seed=1)
+    assert refined.z_mean.shape == (8, 4) and refined.gap.mean() > 0
+    # reported on fresh noise (seed + 2), not the noise that chose between the two posteriors (seed + 1)
+    again = amortisation.posterior_elbo(vae, x[:8], refined.z_mean, refined.z_log_var, n_samples=20, seed=2)
     assert np.allclose(again, refined.refined_elbo)
     none = amortisation.refine_posterior(vae, x[:3], steps=0, eval_samples=5)
     assert np.array_equal(none.gap, np.zeros(3))

@@ -194,7 +194,25 @@ def test_the_vae_code_is_less_robust_to_perturbed_queries_than_eigenfaces(course
 
 
 def test_every_claim_names_its_notebook():
-    tests = [f for name, f in globals().items() if name.startswith("test_") and name != "test_every_claim_names_its_notebook"]
+    meta = {"test_every_claim_names_its_notebook", "test_the_notebooks_name_tests_that_exist"}
+    tests = [f for name, f in globals().items() if name.startswith("test_") and name not in meta]
     assert len(tests) >= 8
     for f in tests:
         assert f.__doc__ and f.__doc__.split()[0] in {"03,", "04,", "04:", "05", "03:"}, f.__name__
+
+
+def test_the_notebooks_name_tests_that_exist():
+    """Each claims test a notebook names (``test_...``) is defined, and every claims test is named by one."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    named = set()
+    for notebook in ("03_training_on_faces", "04_latent_face_recognition", "05_limitations"):
+        named |= set(re.findall(r"`(?:tests/test_\w+\.py::)?(test_\w+)`", (root / "notebooks" / f"{notebook}.py").read_text()))
+    defined = {name for name in globals() if name.startswith("test_")}
+    defined |= set(re.findall(r"^def (test_\w+)", (root / "tests" / "test_limitations.py").read_text(), re.M))
+    assert named and named <= defined, sorted(named - defined)
+    claims = {name for name in globals() if name.startswith("test_") and name not in {
+        "test_every_claim_names_its_notebook", "test_the_notebooks_name_tests_that_exist"}}
+    assert claims <= named, sorted(claims - named)

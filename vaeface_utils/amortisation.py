@@ -53,6 +53,17 @@ def _check_vae(vae):
         raise TypeError(f"`vae` must be a vaeface_utils.model.VAE; got {type(vae).__name__}.")
 
 
+def _posterior_arrays(vae, x, z_mean, z_log_var):
+    """Checked ``x`` (float32) and the posterior's ``z_mean``, ``z_log_var`` (float64, (n, latent_dim))."""
+    _check_vae(vae)
+    x = np.asarray(x, dtype=np.float32)
+    m, lv = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
+    if m.shape != (len(x), vae.latent_dim) or lv.shape != m.shape:
+        raise ValueError(f"`z_mean` and `z_log_var` must have shape (n, latent_dim) = {(len(x), vae.latent_dim)}; "
+                         f"got {m.shape} and {lv.shape}.")
+    return x, m, lv
+
+
 def posterior_elbo(vae, x, z_mean, z_log_var, *, n_samples=100, seed=0):
     """The ELBO of each image under a given Gaussian posterior, in float64 nats.
 
@@ -73,12 +84,7 @@ def posterior_elbo(vae, x, z_mean, z_log_var, *, n_samples=100, seed=0):
     -------
     ndarray of float64, shape (n,)
     """
-    _check_vae(vae)
-    x = np.asarray(x, dtype=np.float32)
-    m, lv = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
-    if m.shape != (len(x), vae.latent_dim) or lv.shape != m.shape:
-        raise ValueError(f"`z_mean` and `z_log_var` must have shape (n, latent_dim) = {(len(x), vae.latent_dim)}; "
-                         f"got {m.shape} and {lv.shape}.")
+    x, m, lv = _posterior_arrays(vae, x, z_mean, z_log_var)
     eps = np.random.default_rng(seed).standard_normal((n_samples,) + m.shape)
     z = m + np.exp(0.5 * lv) * eps                                             # (S, n, L)
     output = vae._decoder_output(z.reshape(-1, vae.latent_dim)).reshape((n_samples,) + x.shape)
@@ -98,12 +104,7 @@ def posterior_log_weights(vae, x, z_mean, z_log_var, n_importance, *, seed=0, ma
     -------
     ndarray of float64, shape (K, n)
     """
-    _check_vae(vae)
-    x = np.asarray(x, dtype=np.float32)
-    m, lv = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
-    if m.shape != (len(x), vae.latent_dim) or lv.shape != m.shape:
-        raise ValueError(f"`z_mean` and `z_log_var` must have shape (n, latent_dim) = {(len(x), vae.latent_dim)}; "
-                         f"got {m.shape} and {lv.shape}.")
+    x, m, lv = _posterior_arrays(vae, x, z_mean, z_log_var)
     k = int(n_importance)
     rng = np.random.default_rng(seed)
     out = np.empty((k, len(x)))
