@@ -102,6 +102,7 @@ config.seed_everything(SEED)
 # lines. The faces and the course split are those of notebook 00.
 
 # %%
+import gc
 import logging
 import time
 
@@ -682,15 +683,18 @@ start = time.perf_counter()
 print(f"{'setting':<40} {'epochs':>6}   validation IWAE (K = {K_VAL}), nats per face: encoder's | optimised proposal")
 for name, changes in VARIANTS.items():
     trained = training.load_or_train_vae(settings.replace(**changes), faces=faces, split=split)
-    variants[name] = trained
+    variants[name] = trained.history  # the model itself is kept only while it is the best so far (memory)
     variant_val_encoder[name] = iwae_estimate(trained.vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean()
     refined_val[name] = amortisation.refine_posterior(trained.vae, x_val, steps=REFINE_STEPS[0], seed=SEED)
     variant_val[name] = iwae_estimate(amortisation.posterior_log_weights(
         trained.vae, x_val, refined_val[name].z_mean, refined_val[name].z_log_var, K_VAL, seed=SEED), K_VAL).mean()
     print(f"{name:<40} {len(trained.history['loss']):6d}   {variant_val_encoder[name]:10.1f} | {variant_val[name]:10.1f}"
           f"{'  (cache)' if trained.from_cache else ''}")
+    if name == max(variant_val, key=variant_val.get):  # the best so far, by the same rule as the final choice
+        best_vae = trained.vae
+    del trained
+    gc.collect()
 best_variant = max(variant_val, key=variant_val.get)
-best_vae = variants[best_variant].vae
 print(f"chosen on validation: {best_variant} ({time.perf_counter() - start:.0f} s)")
 
 # %%

@@ -46,6 +46,12 @@ class RefinedPosterior(NamedTuple):
         return self.refined_elbo - self.encoder_elbo
 
 
+def _decode_batch():
+    from .model import DECODE_BATCH
+
+    return DECODE_BATCH
+
+
 def _check_vae(vae):
     from .model import VAE
 
@@ -114,7 +120,7 @@ def posterior_log_weights(vae, x, z_mean, z_log_var, n_importance, *, seed=0, ma
         s = slice(start, start + chunk)
         eps = rng.standard_normal((k,) + m[s].shape)
         z = m[s] + np.exp(0.5 * lv[s]) * eps
-        output = vae._decoder_output(z.reshape(-1, vae.latent_dim), batch_size=int(max_decodes))
+        output = vae._decoder_output(z.reshape(-1, vae.latent_dim), batch_size=min(int(max_decodes), _decode_batch()))
         log_px = vae._log_px_given_z_numpy(x[s], output.reshape((k, -1) + vae.image_shape))
         log_pz = -0.5 * np.sum(log_2pi + z ** 2, axis=-1)
         log_qz = -0.5 * np.sum(log_2pi + lv[s] + eps ** 2, axis=-1)

@@ -72,6 +72,8 @@ __all__ = [
 
 #: The decoders :class:`VAE` offers.
 LIKELIHOODS = ("bernoulli", "gaussian")
+#: The most codes the decoder sees at once in ``log_importance_weights`` (its activations' memory).
+DECODE_BATCH = 256
 #: The Gaussian decoder's learned pixel variances: one scalar, or one per pixel.
 LEARNED_LOG_VARS = ("learned", "learned-per-pixel")
 
@@ -842,8 +844,10 @@ class VAE(keras.Model):
             ``None`` draws fresh noise every call, not fixed by
             ``seed_everything``.
         max_decodes : int, default 2048
-            At most this many images are decoded at once (bounds memory:
-            about ``max_decodes * H * W * 16`` bytes).
+            The noise is drawn for ``max_decodes // K`` images at a time (so
+            the same ``seed`` and ``max_decodes`` give the same weights); the
+            decoder sees at most :data:`DECODE_BATCH` codes at once, which
+            bounds the memory of its activations.
 
         Returns
         -------
@@ -863,7 +867,8 @@ class VAE(keras.Model):
             lv = z_log_var[s].astype(np.float64)
             eps = rng.standard_normal((k,) + m.shape)
             z = m + np.exp(0.5 * lv) * eps                               # (K, b, L)
-            output = self._decoder_output(z.reshape(-1, self.latent_dim), batch_size=max(1, int(max_decodes)))
+            output = self._decoder_output(z.reshape(-1, self.latent_dim),
+                                          batch_size=max(1, min(int(max_decodes), DECODE_BATCH)))
             output = output.reshape((k, -1) + self.image_shape)
             log_px = self._log_px_given_z_numpy(x[s], output)            # (K, b)
             log_pz = -0.5 * np.sum(_LOG_2PI + z ** 2, axis=-1)
