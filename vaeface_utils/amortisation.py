@@ -46,12 +46,6 @@ class RefinedPosterior(NamedTuple):
         return self.refined_elbo - self.encoder_elbo
 
 
-def _decode_batch():
-    from .model import DECODE_BATCH
-
-    return DECODE_BATCH
-
-
 def _check_vae(vae):
     from .model import VAE
 
@@ -111,21 +105,7 @@ def posterior_log_weights(vae, x, z_mean, z_log_var, n_importance, *, seed=0, ma
     ndarray of float64, shape (K, n)
     """
     x, m, lv = _posterior_arrays(vae, x, z_mean, z_log_var)
-    k = int(n_importance)
-    rng = np.random.default_rng(seed)
-    out = np.empty((k, len(x)))
-    chunk = max(1, int(max_decodes) // k)
-    log_2pi = np.log(2 * np.pi)
-    for start in range(0, len(x), chunk):
-        s = slice(start, start + chunk)
-        eps = rng.standard_normal((k,) + m[s].shape)
-        z = m[s] + np.exp(0.5 * lv[s]) * eps
-        output = vae._decoder_output(z.reshape(-1, vae.latent_dim), batch_size=min(int(max_decodes), _decode_batch()))
-        log_px = vae._log_px_given_z_numpy(x[s], output.reshape((k, -1) + vae.image_shape))
-        log_pz = -0.5 * np.sum(log_2pi + z ** 2, axis=-1)
-        log_qz = -0.5 * np.sum(log_2pi + lv[s] + eps ** 2, axis=-1)
-        out[:, s] = log_px + log_pz - log_qz
-    return out
+    return vae._log_weights_under(x, m, lv, int(n_importance), seed, max_decodes)
 
 
 def refine_posterior(vae, x, *, steps=300, learning_rate=0.02, n_samples=4, seed=0, eval_samples=100):

@@ -615,6 +615,19 @@ def kl_per_dimension(z_mean, z_log_var):
 # Privacy
 
 
+def _scores(scores, name, *, what, per, fix):
+    """``scores`` as a finite, non-empty 1-D float64 array, or an error naming ``name``."""
+    try:
+        s = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be {what}; got {type(scores).__name__}.") from None
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"`{name}` must be a non-empty 1-D array, one score per {per}; got shape {s.shape}.")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"`{name}` holds NaN or infinite scores; {fix}")
+    return s
+
+
 def membership_roc(scores_members, scores_nonmembers):
     """How well a score tells training images (members) from held-out ones: ROC and AUC.
 
@@ -649,17 +662,9 @@ def membership_roc(scores_members, scores_nonmembers):
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    arrays = []
-    for name, scores in (("scores_members", scores_members), ("scores_nonmembers", scores_nonmembers)):
-        try:
-            s = np.asarray(scores, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"`{name}` must be an array of numbers; got {type(scores).__name__}.") from None
-        if s.ndim != 1 or s.size == 0:
-            raise ValueError(f"`{name}` must be a non-empty 1-D array, one score per image; got shape {s.shape}.")
-        if not np.all(np.isfinite(s)):
-            raise ValueError(f"`{name}` holds NaN or infinite scores; a diverged model? Check the ELBO first.")
-        arrays.append(s)
+    arrays = [_scores(scores, name, what="an array of numbers", per="image",
+                      fix="a diverged model? Check the ELBO first.")
+              for name, scores in (("scores_members", scores_members), ("scores_nonmembers", scores_nonmembers))]
     labels = np.r_[np.ones(len(arrays[0])), np.zeros(len(arrays[1]))]
     scores = np.concatenate(arrays)
     fpr, tpr, _ = roc_curve(labels, scores)
@@ -713,19 +718,9 @@ def bootstrap_difference(correct_a, correct_b, groups, n_resamples=2000, seed=0,
     >>> bootstrap_difference([1, 1, 0, 1], [1, 0, 0, 1], ["p", "p", "q", "q"])[0]
     0.25
     """
-    arrays = []
-    for name, scores in (("correct_a", correct_a), ("correct_b", correct_b)):
-        try:
-            s = np.asarray(scores, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"`{name}` must be an array of numbers (or booleans), one per query; "
-                            f"got {type(scores).__name__}.") from None
-        if s.ndim != 1 or s.size == 0:
-            raise ValueError(f"`{name}` must be a non-empty 1-D array, one score per query; got shape {s.shape}.")
-        if not np.all(np.isfinite(s)):
-            raise ValueError(f"`{name}` holds NaN or infinite scores; pass 1/0 or fractions per query.")
-        arrays.append(s)
-    a, b = arrays
+    a, b = (_scores(scores, name, what="an array of numbers (or booleans), one per query", per="query",
+                    fix="pass 1/0 or fractions per query.")
+            for name, scores in (("correct_a", correct_a), ("correct_b", correct_b)))
     g = np.asarray(groups)
     if a.shape != b.shape or g.shape != a.shape:
         raise ValueError(f"`correct_a`, `correct_b` and `groups` must have one entry per query, the same queries; "

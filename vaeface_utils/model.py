@@ -857,14 +857,17 @@ class VAE(keras.Model):
             raise ValueError(f"`n_importance` must be an int >= 1; got {n_importance!r}. Use 1 for the plain ELBO.")
         self._check(x, "x")
         x = np.asarray(x, dtype=np.float32)
-        k = int(n_importance)
-        rng = np.random.default_rng(seed)
         z_mean, z_log_var = self.posterior(x)
+        return self._log_weights_under(x, z_mean, z_log_var, int(n_importance), seed, max_decodes)
+
+    def _log_weights_under(self, x, z_mean, z_log_var, k, seed, max_decodes):
+        """Log importance weights (K, n) with the proposal N(z_mean, exp(z_log_var)); x already checked."""
+        rng = np.random.default_rng(seed)
         chunk = max(1, int(max_decodes) // k)
         out = np.empty((k, len(x)), dtype=np.float64)
         for s in self._batches(len(x), chunk):
-            m = z_mean[s].astype(np.float64)
-            lv = z_log_var[s].astype(np.float64)
+            m = np.asarray(z_mean[s], dtype=np.float64)
+            lv = np.asarray(z_log_var[s], dtype=np.float64)
             eps = rng.standard_normal((k,) + m.shape)
             z = m + np.exp(0.5 * lv) * eps                               # (K, b, L)
             output = self._decoder_output(z.reshape(-1, self.latent_dim),
