@@ -1,4 +1,4 @@
-"""The headline conclusions of notebooks 03-05, reproduced at a scale CI affords.
+"""The headline conclusions of notebooks 03-06, reproduced at a scale CI affords.
 
 The notebooks' fast mode trains too briefly to show what a fully trained
 model does, so each conclusion it asserts only in the full mode (``assert
@@ -193,12 +193,52 @@ def test_the_vae_code_is_less_robust_to_perturbed_queries_than_eigenfaces(course
     assert perturbed["vae"] < perturbed["eigenfaces"]
 
 
+# --------------------------------------------------------------------------- notebook 06
+
+
+@pytest.fixture(scope="module")
+def labelled_runs(faces, tmp_path_factory):
+    """Notebook 06's plain VAE, conditional prior and supervised head, trained per split on two 5/5 splits."""
+    from vaeface_utils import labelled
+    from vaeface_utils.conditional_prior import ConditionalPriorVAE
+    from vaeface_utils.supervised_head import SupervisedVAE
+
+    cache = labelled.PerSplitModels(cache_dir=tmp_path_factory.mktemp("id06"))
+    kinds = {"plain": (labelled.LabelledVAE, {}), "conditional": (ConditionalPriorVAE, {}),
+             "supervised": (SupervisedVAE, {"classification_weight": 1000.0})}
+    runs = {kind: [] for kind in kinds}
+    for s in repeated_splits(faces.identity, 5, n_splits=2, seed=0):
+        p_gallery, people = labelled.people_index(faces.identity[s.train])
+        p_query = np.searchsorted(people, faces.identity[s.test])
+        x_gallery, x_query = faces.images[s.train], faces.images[s.test]
+        for kind, (make, extra) in kinds.items():
+            model = cache.get(make, {"n_people": 40, "image_shape": SIZE + (1,), "latent_dim": 32, "seed": 0, **extra},
+                              x_gallery, p_gallery, epochs=60, seed=0)
+            z_gallery, z_query = model.encode(x_gallery), model.encode(x_query)
+            runs[kind].append({"accuracy": rec.identification_accuracy(z_gallery, p_gallery, z_query, p_query, "logreg"),
+                               "elbo": float(model.heldout_elbo(x_query, seed=s.seed, n_samples=2).mean())})
+    return runs
+
+
+def test_a_supervised_head_makes_the_code_identify_better(labelled_runs):
+    """06, *What we found*: the supervised head's code identifies more queries than the plain VAE's, every split."""
+    for plain, supervised in zip(labelled_runs["plain"], labelled_runs["supervised"]):
+        assert supervised["accuracy"] > plain["accuracy"]
+
+
+def test_a_prior_per_person_costs_no_held_out_elbo(labelled_runs):
+    """06, *What we found*: the conditional prior's label-free bound is not below the plain VAE's ELBO."""
+    plain = np.mean([r["elbo"] for r in labelled_runs["plain"]])
+    conditional = np.mean([r["elbo"] for r in labelled_runs["conditional"]])
+    assert conditional > plain
+
+
 def test_every_claim_names_its_notebook():
     meta = {"test_every_claim_names_its_notebook", "test_the_notebooks_name_tests_that_exist"}
     tests = [f for name, f in globals().items() if name.startswith("test_") and name not in meta]
     assert len(tests) >= 8
     for f in tests:
-        assert f.__doc__ and f.__doc__.split()[0] in {"03,", "04,", "04:", "05", "03:"}, f.__name__
+        assert f.__doc__ and f.__doc__.split()[0] in {"03,", "04,", "04:", "05", "03:", "06,"}, f.__name__
 
 
 def test_the_notebooks_name_tests_that_exist():
@@ -208,10 +248,11 @@ def test_the_notebooks_name_tests_that_exist():
 
     root = Path(__file__).resolve().parent.parent
     named = set()
-    for notebook in ("03_training_on_faces", "04_latent_face_recognition", "05_limitations"):
+    for notebook in ("03_training_on_faces", "04_latent_face_recognition", "05_limitations", "06_identity_codes"):
         named |= set(re.findall(r"`(?:tests/test_\w+\.py::)?(test_\w+)`", (root / "notebooks" / f"{notebook}.py").read_text()))
     defined = {name for name in globals() if name.startswith("test_")}
-    defined |= set(re.findall(r"^def (test_\w+)", (root / "tests" / "test_limitations.py").read_text(), re.M))
+    for other in ("test_limitations.py", "test_results.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", (root / "tests" / other).read_text(), re.M))
     assert named and named <= defined, sorted(named - defined)
     claims = {name for name in globals() if name.startswith("test_") and name not in {
         "test_every_claim_names_its_notebook", "test_the_notebooks_name_tests_that_exist"}}

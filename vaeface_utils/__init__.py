@@ -14,6 +14,12 @@ model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
 training     the course's training settings, callbacks and trained-model cache
 recognition  features, identification and verification protocols, baselines
 limitations  sharpness, perturbations, active units, membership inference
+labelled     VAEs trained on (images, people): their base class, grouped batches, cache
+conditional_prior, supervised_head, split_code
+             three ways to make a VAE's code about identity (notebook 06)
+cnn          a small discriminative CNN, the reference for notebook 06
+identity_protocol
+             notebook 06's validation curves, classifier choice, new-people scores
 plotting     image grids and curves; each function takes and returns an Axes
 explorer     an interactive latent explorer (ipywidgets)
 checks       self-checks for the exercises at the end of each notebook
