@@ -327,12 +327,37 @@ def test_the_split_code_needs_two_images_of_each_person(data):
         model.fit(x, people, epochs=1, verbose=0)
 
 
+def test_the_split_code_refuses_arrays_that_keras_would_cut_apart(data):
+    x, people = data
+    model = MODELS["split"]()
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="train_labelled"):
+        model.fit(x, people, epochs=1, verbose=0)
+
+
+def test_the_split_code_ignores_people_absent_from_a_batch(data):
+    x, people = data
+    model = no_noise(MODELS["split"]())
+    rows = people != 1  # person 1 absent: its segment sums are zero and must count for nothing
+    m, lv = model.posterior(x[rows])
+    t = terms(model, x[rows], people[rows])
+    expected = 0.0
+    for person in (0, 2):
+        own = people[rows] == person
+        precision = np.exp(-lv[own, :2].astype(np.float64))
+        expected += float(kl_standard(((precision * m[own, :2]).sum(0) / precision.sum(0))[None],
+                                      -np.log(precision.sum(0))[None])[0])
+    assert np.isfinite(t["loss"]) and t["kl_identity"] == pytest.approx(expected / rows.sum(), rel=1e-4)
+
+
 @pytest.mark.parametrize("make_bad, error, match", [
     (lambda: make(ConditionalPriorVAE, prior_kind="mixture"), ValueError, "prior_kind"),
     (lambda: make(SplitCodeVAE, identity_dim=4), ValueError, "smaller than latent_dim"),
     (lambda: make(SupervisedVAE, classification_weight=-1), ValueError, "classification_weight"),
     (lambda: make(SupervisedVAE, classification_weight="big"), TypeError, "classification_weight"),
     (lambda: labelled.LabelledVAE(n_people=0, **SMALL), ValueError, "n_people"),
+    (lambda: make(labelled.LabelledVAE, beta=4.0), ValueError, "beta"),
+    (lambda: make(SupervisedVAE, dtype="mixed_bfloat16"), ValueError, "float32"),
     (lambda: FaceCNN(n_people=3, image_shape=(18, 18, 1), filters=(8, 16)), ValueError, "multiples of 4"),
 ])
 def test_bad_settings_get_a_clear_error(make_bad, error, match):

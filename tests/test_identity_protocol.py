@@ -97,7 +97,7 @@ def test_person_posterior_check():
 
 
 def test_multiple_choice_check():
-    assert check.what_the_identity_part_holds("c").passed
+    assert check.what_the_identity_part_holds("c").passed and check.what_the_identity_part_holds(" C").passed
     assert check.what_the_identity_part_holds(None).status == "not done"
     for wrong in "abd":
         result = check.what_the_identity_part_holds(wrong)

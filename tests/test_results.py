@@ -152,27 +152,35 @@ def test_record_06_keys_and_conclusions():
         assert {"mean", "std", "classifier"} <= set(row) and len(row["accuracies"]) == r["splits"] == 10, m
         assert np.isclose(np.mean(row["accuracies"]), row["mean"], atol=1e-6), m
     for m, row in r["new_people"].items():
-        assert 0.5 < row["auc"] <= 1 and 0 <= row["eer"] < 0.5 and row["shot_1"] <= row["shot_5"] + 0.02, m
+        assert 0.5 < row["auc"] <= 1 and 0 <= row["eer"] < 0.5, m
+        assert np.isclose(np.mean(r["new_people_eer_per_split"][m]), row["eer"], atol=1e-6), m
     accuracy = {m: row["mean"] for m, row in r["identification"].items()}
     vaes = [m for m in accuracy if m.startswith("vae_")]
-    # "falls short of it": no VAE-based model reaches fisherfaces, and nothing measured beats fisherfaces
-    assert max(accuracy[m] for m in vaes) < accuracy["fisherfaces"] == max(accuracy.values())
-    # the plain code and the conditional prior are behind fisherfaces (corrected interval below 0) ...
+    # "falls short of it": no VAE-based model reaches fisherfaces; the CNN has the highest mean, not established
+    assert max(accuracy[m] for m in vaes) < accuracy["fisherfaces"]
+    assert max(accuracy, key=accuracy.get) == "cnn" and r["minus_fisherfaces"]["cnn"]["low"] < 0
+    # the plain code and the conditional prior are behind fisherfaces (per-comparison corrected interval below 0)
     for m in ("vae_mean", "vae_conditional_prior"):
         assert r["minus_fisherfaces"][m]["high"] < 0, m
-    # ... while the codes that labels reach are not established to differ from it, and lie within 1 point of each other
-    labelled = ("vae_supervised", "vae_split_code", "vae_mean_lda")
-    for m in labelled + ("cnn",):
-        assert r["minus_fisherfaces"][m]["low"] < 0 < r["minus_fisherfaces"][m]["high"], m
-    assert max(accuracy[m] for m in labelled) - min(accuracy[m] for m in labelled) < 0.01
-    assert accuracy["vae_supervised"] > accuracy["vae_mean"] + 0.02
-    # "no price, but a gain": every labelled VAE's held-out bound is above the plain VAE's, interval and all
-    assert all(d["low"] > 0 for d in r["heldout_elbo_minus_plain"].values())
+    # what the labels gain: the head no more than LDA on the plain code, the prior alone the least
+    gain = r["gain_over_vae_mean"]
+    assert gain["vae_supervised"]["mean"] <= gain["vae_mean_lda"]["mean"] + 0.01
+    assert gain["vae_conditional_prior"]["mean"] < min(gain[m]["mean"] for m in gain if m != "vae_conditional_prior")
+    assert gain["vae_supervised"]["wins"] == gain["vae_mean_lda"]["wins"] == 10
+    for d in gain.values():
+        assert d["low"] <= d["mean"] <= d["high"] and 0 <= d["holm_p"] <= 1
+    # held-out ELBO at each model's budget, and the comparison at equal epochs the prose relies on
+    for m, d in r["heldout_elbo_minus_plain"].items():
+        assert np.isclose(np.mean(r["heldout_elbo_per_split"][m]) - np.mean(r["heldout_elbo_per_split"]["vae_mean"]),
+                          d["mean"], atol=0.01), m
+    assert r["validation_elbo_minus_plain_at_equal_epochs"]["vae_split_code"] < 0  # the split code pays a price
+    # the split code: the nuisance part decides most of the decoded face, and identity leaks into it
+    assert r["split_code_nuisance_over_identity_change"] > 2 and r["split_code_part_accuracy"]["nuisance part"] > 0.5
     # new people: the best VAE does not beat fisherfaces' equal error rate
     best_new = min(vaes, key=lambda m: r["new_people"][m]["eer"])
     assert r["new_people"][best_new]["eer"] > r["new_people"]["fisherfaces"]["eer"]
     assert r["new_people_fisherfaces_eer_minus"][best_new]["mean"] < 0
-    # the budgets lie inside the grids searched (CNN up to 160 epochs, VAEs up to 80)
-    budget = r["settings"]["budget_epochs"]
-    assert all(1 <= e <= 80 for m, e in budget.items() if m != "cnn") and budget["cnn"] < 160
+    # every budget chosen lies inside the grid searched
+    budget, top = r["settings"]["budget_epochs"], r["max_epochs_tried"]
+    assert all(1 <= e < top for m, e in budget.items() if m != "cnn")  # the CNN's may reach its grid's end: said so
     assert r["person_splits"] == 3

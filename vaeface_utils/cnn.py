@@ -48,17 +48,18 @@ class FaceCNN(keras.Model):
         if not 0 <= float(dropout) < 1:
             raise ValueError(f"`dropout` must lie in [0, 1); got {dropout!r}.")
         self.dropout_rate, self.augment, self.seed = float(dropout), bool(augment), seed
+        seeds = [None if seed is None else int(seed) + k for k in range(4)]  # one stream of noise per layer
         self.augmentation = keras.Sequential([
-            layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomTranslation(0.06, 0.06, fill_mode="nearest", seed=seed),
-            layers.RandomRotation(0.03, fill_mode="nearest", seed=seed)], name="augmentation")
+            layers.RandomFlip("horizontal", seed=seeds[0]),
+            layers.RandomTranslation(0.06, 0.06, fill_mode="nearest", seed=seeds[1]),
+            layers.RandomRotation(0.03, fill_mode="nearest", seed=seeds[2])], name="augmentation")
         body = []
         for f in self.filters:
             body += [layers.Conv2D(f, 3, strides=2, padding="same", use_bias=False),
                      layers.BatchNormalization(momentum=0.9), layers.ReLU()]
         body += [layers.GlobalAveragePooling2D(), layers.Dense(self.embedding_dim, activation="relu", name="embedding")]
         self.body = keras.Sequential(body, name="body")
-        self.drop = layers.Dropout(self.dropout_rate, seed=seed)
+        self.drop = layers.Dropout(self.dropout_rate, seed=seeds[3])
         self.head = layers.Dense(self.n_people, name="head")
         self.build((None,) + self.image_shape)
 

@@ -23,7 +23,10 @@ place of log p(x | y),
 
     log p(x) = log Σ_y p(y) p(x|y) >= E_q[log p(x|z)] + logsumexp_y [log p(y) - KL(q(z|x) || p(z|y))],
 
-a lower bound on the same log p(x) as the plain VAE's ELBO, so the two compare.
+a lower bound on this model's log-density of x, as the plain VAE's ELBO is
+on its own: the two compare as bounds (not as likelihoods). It is looser
+than an ELBO with the whole mixture as the prior, so it favours this model
+in nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import math
 import numpy as np
 
 from . import elbo as _elbo
-from .labelled import LabelledVAE
+from .labelled import LabelledVAE, _positive_int
 from .model import keras, ops
 
 __all__ = ["ConditionalPriorVAE", "PRIOR_KINDS", "LOG_VAR_RANGE"]
@@ -60,8 +63,9 @@ class ConditionalPriorVAE(LabelledVAE):
     Attributes
     ----------
     prior_mean, prior_log_var : keras.Variable, shape (n_people, latent_dim)
-        The components' means (initialised at random, N(0, 1)) and
-        log-variances (initialised at 0, the plain prior's).
+        The components' means (initialised at random, N(0, 0.05²), Keras's
+        ``RandomNormal`` default) and log-variances (initialised at 0, the
+        plain prior's).
     """
 
     def __init__(self, n_people=40, prior_kind="learned-variance", **kwargs):
@@ -115,7 +119,8 @@ class ConditionalPriorVAE(LabelledVAE):
 
         The reconstruction term is the average of ``n_samples`` seeded one-sample estimates.
         """
-        terms = [self.elbo_terms(x, seed=[seed, i])["log_px_given_z"] for i in range(int(n_samples))]
+        n_samples = _positive_int(n_samples, "n_samples", "Use e.g. 8.")
+        terms = [self.elbo_terms(x, seed=[seed, i])["log_px_given_z"] for i in range(n_samples)]
         return np.mean(terms, axis=0) + _logsumexp(-self.kl_to_people(x)) - math.log(self.n_people)
 
 

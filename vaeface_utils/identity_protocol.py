@@ -11,8 +11,6 @@
     code, with and without LDA on top, plus the model's own rule (posterior
     over people, softmax head) as one more candidate; ties go to the own
     rule, which fits nothing more.
-:func:`identity_share`
-    How much of a code's variance lies between people.
 :func:`person_splits` and :func:`new_people_scores`
     Recognition of people no model saw: the 40 people split into known and
     new halves; on the new people, verification (ROC AUC, equal error rate,
@@ -31,7 +29,7 @@ from .labelled import _positive_int, train_labelled
 from .model import keras
 
 __all__ = ["OWN_RULE", "QUOTED_FACENET_LFW", "ValidationCurve", "validation_curve", "Choice", "choose_classifier",
-           "identity_share", "person_splits", "new_people_scores"]
+           "person_splits", "new_people_scores"]
 
 #: FaceNet's verification accuracy on LFW (Schroff et al. 2015, with face alignment), quoted for scale only.
 QUOTED_FACENET_LFW = 0.9963
@@ -181,30 +179,6 @@ def choose_classifier(model, x_train, p_train, x_val, p_val, *, lda=(False, True
         if own >= best.accuracy:
             return Choice(OWN_RULE, None, False, own)
     return best
-
-
-def identity_share(codes, identity):
-    """The fraction of a code's variance that lies between people: a one-way ANOVA's R².
-
-    ``sum_p n_p |mean_p - mean|² / sum_i |z_i - mean|²``: 1 when every
-    person's codes coincide, near 0 when the code ignores who it is. It
-    depends on how the dimensions are scaled, as Euclidean distances do.
-
-    Examples
-    --------
-    >>> identity_share([[0.0], [0.0], [2.0], [2.0]], [0, 0, 1, 1])
-    1.0
-    >>> identity_share([[0.0], [2.0], [0.0], [2.0]], [0, 0, 1, 1])
-    0.0
-    """
-    codes = np.asarray(codes, dtype=np.float64)
-    identity = np.asarray(identity)
-    if codes.ndim != 2 or len(codes) != len(identity):
-        raise ValueError(f"`codes` must be (n, d) with one identity per row; got {codes.shape} and {identity.shape}.")
-    centred = codes - codes.mean(axis=0)
-    between = sum(np.sum(identity == p) * np.sum(centred[identity == p].mean(axis=0) ** 2)
-                  for p in np.unique(identity))
-    return float(between / np.sum(centred ** 2))
 
 
 def person_splits(identity, *, n_known=20, n_splits=3, seed=0):

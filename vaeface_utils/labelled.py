@@ -43,7 +43,7 @@ __all__ = ["LabelledVAE", "people_index", "check_people", "grouped_dataset", "tr
            "CODE_FILES"]
 
 #: The modules whose code decides what a trained labelled model is (hashed into every cache key).
-CODE_FILES = ("model.py", "labelled.py", "conditional_prior.py", "supervised_head.py", "split_code.py")
+CODE_FILES = ("model.py", "labelled.py", "conditional_prior.py", "supervised_head.py", "split_code.py", "cnn.py")
 
 
 def _positive_int(value, name, fix, low=1):
@@ -129,6 +129,11 @@ class LabelledVAE(VAE):
 
     def __init__(self, n_people=40, image_shape=(32, 32, 1), latent_dim=32, filters=(16, 32, 64),
                  likelihood="gaussian", **kwargs):
+        if float(kwargs.get("beta", 1.0)) != 1.0:
+            raise ValueError(f"A LabelledVAE trains on the ELBO itself: `beta` must be 1; got {kwargs['beta']!r}. "
+                             "Use vaeface_utils.model.VAE to weight the KL.")
+        if kwargs.get("dtype") not in (None, "float32"):
+            raise ValueError(f"A LabelledVAE computes in float32; got dtype={kwargs['dtype']!r}. Leave `dtype` unset.")
         super().__init__(image_shape=image_shape, latent_dim=latent_dim, filters=filters, likelihood=likelihood,
                          **kwargs)
         self.n_people = _positive_int(n_people, "n_people", "Give the number of people in training.")
@@ -167,7 +172,8 @@ class LabelledVAE(VAE):
         x, people = self._step_data(data)
         with tf.GradientTape() as tape:
             terms = self._terms(x, people, training=True)
-        grads = tape.gradient(terms["loss"], self.trainable_weights)
+            total = terms["loss"] + ops.sum(self.losses) if self.losses else terms["loss"]
+        grads = tape.gradient(total, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._report(terms, ops.cast(ops.shape(x)[0], "float32"))
 

@@ -71,14 +71,24 @@ class SplitCodeVAE(LabelledVAE):
                              f"{single.tolist()[:10]} have one. Use n_train >= 2 per person, or drop them.")
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        if _is_array_like(x) and y is not None:
-            self.check_training_people(check_people(y, len(x), self.n_people, "y"))
+        """``keras.Model.fit`` on grouped batches only: a dataset from :func:`~vaeface_utils.labelled.grouped_dataset`.
+
+        Arrays would be cut into batches that split a person's images apart,
+        so they are refused with the way to train instead.
+        """
+        if _is_array_like(x):
+            if y is not None:
+                self.check_training_people(check_people(y, len(x), self.n_people, "y"))
+            raise ValueError("The split code needs batches that hold all images of each person in them; arrays "
+                             "would be cut apart by Keras. Train with labelled.train_labelled(model, images, people, "
+                             "epochs=...), or fit on labelled.grouped_dataset(images, people, ...).")
         return super().fit(x, y, *args, **kwargs)
 
     def _terms(self, x, people, training):
         d = self.identity_dim
         z_mean, z_log_var = self._encode(x, training)
         c_mean, c_log_var, s_mean, s_log_var = z_mean[:, :d], z_log_var[:, :d], z_mean[:, d:], z_log_var[:, d:]
+        c_log_var = ops.clip(c_log_var, -15.0, 15.0)  # precisions exp(-log_var) stay finite and nonzero in float32
         precision = ops.exp(-c_log_var)
         group_precision = tf.math.unsorted_segment_sum(precision, people, self.n_people)     # (P, d)
         group_weighted = tf.math.unsorted_segment_sum(precision * c_mean, people, self.n_people)

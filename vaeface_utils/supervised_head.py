@@ -7,10 +7,12 @@ The loss per image is
 where ``mu(x)`` is the posterior mean and the linear head ``W, b`` names the
 person. With ``w = 0`` it is the plain VAE; the larger ``w``, the more the
 encoder is asked to make ``mu(x)`` linearly separable by person, at the price
-of some ELBO. (Kingma et al. 2014's M2 model treats the label as a latent
-variable instead; with every training image labelled, as here, its extra
-classification term is this one.) The prior stays N(0, I), so the held-out
-ELBO is the plain VAE's and the two compare directly.
+of some ELBO. It is a weighted classification term like the one Kingma et
+al. (2014) add to their M2 model, but put on the code itself: in M2 the
+decoder also takes the label and the classifier is a network of its own,
+whereas here the cross-entropy on mu(x) is exactly what pushes identity into
+z. The prior stays N(0, I), so the held-out ELBO is computed as the plain
+VAE's.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ class SupervisedVAE(LabelledVAE):
     ----------
     n_people : int, default 40
     classification_weight : float, default 100.0
-        ``w`` above, >= 0. The ELBO is in nats per image, thousands for a
-        face, while the cross-entropy is at most log(n_people) ≈ 3.7 nats,
-        so useful weights are in the tens to thousands.
+        ``w`` above, >= 0. The ELBO is in nats per image, about a thousand
+        for a 32 x 32 face, while the cross-entropy of a uniform guess among
+        40 people is log 40 ≈ 3.7 nats, so useful weights are in the tens to
+        thousands.
     **kwargs
         As :class:`~vaeface_utils.labelled.LabelledVAE`.
     """

@@ -30,8 +30,9 @@ def pooled_identity(answer, means, log_vars):
     want_mean = (precision * means).sum(0) / precision.sum(0)
     want_log_var = -np.log(precision.sum(0))
     result = check_close(name, log_var, want_log_var, rtol=1e-5, atol=1e-6,
-                         hint="Precisions (1 / variance) add up: the pooled log-variance is minus the log of "
-                              "their sum over the images, one value per dimension.",
+                         hint="Multiply the images' Gaussians over each dimension and read off the product's "
+                              "variance: how do the certainties of independent measurements of one quantity combine? "
+                              "Answer a log-variance, one per dimension.",
                          mistakes=[(np.log(np.exp(log_vars).sum(0)), "You added the variances; it is the "
                                     "precisions, 1 / variance, that add."),
                                    (np.log(np.exp(log_vars).mean(0)), "Averaging variances gives no more "
@@ -39,8 +40,8 @@ def pooled_identity(answer, means, log_vars):
     if not result.passed:
         return result
     return check_close(name, mean, want_mean, rtol=1e-5, atol=1e-6,
-                       hint="The pooled mean weights each image's mean by its precision, then divides by the "
-                            "sum of the precisions.",
+                       hint="Your variance is right; now the mean of the same product of Gaussians. Should "
+                            "an uncertain image count as much as a certain one?",
                        mistakes=[(np.mean(means, 0), "That is the plain average; weight each mean by its "
                                   "precision, exp(-log_var).")])
 
@@ -57,8 +58,9 @@ def person_posterior(answer, kl):
     top = scores.max(1, keepdims=True)
     want = scores - top - np.log(np.exp(scores - top).sum(1, keepdims=True))
     return check_close("Exercise 2 (the posterior over people)", answer, want, rtol=1e-6, atol=1e-6,
-                       hint="Each row is -KL minus the log of the sum over people of exp(-KL) (a log-softmax of "
-                            "-KL); subtract the row's maximum first so that exp does not underflow.",
+                       hint="Each row must be a log-probability over the 40 people: after exp it sums to 1. "
+                            "Start from the unnormalised log-posterior the text gives, then normalise each row "
+                            "in log space (scipy and numpy both have a stable way).",
                        mistakes=[(np.asarray(kl) - np.log(np.exp(np.asarray(kl) - np.asarray(kl).max(1, keepdims=True)
                                                            ).sum(1, keepdims=True)) - np.asarray(kl).max(1, keepdims=True),
                                   "The sign: a person whose prior is *closer* (smaller KL) must be more probable.")],
@@ -70,6 +72,8 @@ def what_the_identity_part_holds(answer):
     name = "Exercise 3 (what makes the identity part hold identity)"
     if is_placeholder(answer):
         return check_close(name, None, 0.0, hint="")
+    if isinstance(answer, str):
+        answer = answer.strip().lower()
     if answer not in ("a", "b", "c", "d"):
         return CheckResult(name, "wrong", "Answer one letter: 'a', 'b', 'c' or 'd'.")
     if answer == "c":
