@@ -148,7 +148,7 @@ def _nav(position, previous, following, name, repository):
         links.append(empty)
     if position == "top":
         launch = (
-            f'<span class="launch">Run it: <a href="{html.escape(launch_cells.colab_url(name, repository))}">Colab</a>'
+            f'<span class="launch">Do the exercises: <a href="{html.escape(launch_cells.colab_url(name, repository))}">Colab</a>'
             f' &middot; <a href="{html.escape(launch_cells.binder_url(name, repository))}">Binder</a>'
             f' &middot; <a href="{html.escape(name)}" download>download the notebook</a></span>'
         )

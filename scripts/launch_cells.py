@@ -4,8 +4,10 @@ Each notebook gets two cells right after its title cell, both tagged
 ``launch`` (and ``remove-cell``, so the rendered book leaves them out and shows
 plain launch links instead):
 
-1. a markdown cell with an "Open in Colab" badge and a Binder badge for that
-   notebook;
+1. a markdown cell with an "Open in Colab" badge and a Binder badge that open
+   the notebook's exercise version (``exercises/``, solutions removed; see
+   ``scripts/exercises.py``), and two plain links to the version with
+   solutions (``notebooks/``);
 2. a code cell that does nothing outside Colab, and on Colab installs only
    the helper package from the repository (``vaeface-utils @ git+URL``), whose
    dependencies are version ranges without TensorFlow, so Colab's TensorFlow
@@ -89,14 +91,18 @@ def owner_repo(url=None):
     return (url or repository_url()).removeprefix("https://github.com/")
 
 
-def colab_url(name, url=None):
-    """Link that opens ``notebooks/<name>`` from the repository in Colab."""
-    return f"https://colab.research.google.com/github/{owner_repo(url)}/blob/{BRANCH}/notebooks/{name}"
+EXERCISES = "exercises"  # the versions students open: solutions removed (scripts/exercises.py)
+WITH_SOLUTIONS = "notebooks"
 
 
-def binder_url(name, url=None):
-    """Link that opens ``notebooks/<name>`` in JupyterLab on Binder."""
-    return f"https://mybinder.org/v2/gh/{owner_repo(url)}/{BRANCH}?urlpath=lab/tree/notebooks/{name}"
+def colab_url(name, url=None, folder=EXERCISES):
+    """Link that opens ``<folder>/<name>`` from the repository in Colab (the exercise version by default)."""
+    return f"https://colab.research.google.com/github/{owner_repo(url)}/blob/{BRANCH}/{folder}/{name}"
+
+
+def binder_url(name, url=None, folder=EXERCISES):
+    """Link that opens ``<folder>/<name>`` in JupyterLab on Binder (the exercise version by default)."""
+    return f"https://mybinder.org/v2/gh/{owner_repo(url)}/{BRANCH}?urlpath=lab/tree/{folder}/{name}"
 
 
 def pip_requirement(url=None):
@@ -108,7 +114,9 @@ def badges_markdown(name, url=None):
     """Markdown for the two badges of notebook ``name`` (also used in README.md)."""
     return (
         f"[![Open in Colab]({COLAB_BADGE})]({colab_url(name, url)})\n"
-        f"[![Launch Binder]({BINDER_BADGE})]({binder_url(name, url)})"
+        f"[![Launch Binder]({BINDER_BADGE})]({binder_url(name, url)})\n"
+        f"(the exercise version; with solutions: [Colab]({colab_url(name, url, WITH_SOLUTIONS)}),\n"
+        f"[Binder]({binder_url(name, url, WITH_SOLUTIONS)}))"
     )
 
 
@@ -187,9 +195,15 @@ def apply(path, url=None, sync=True):
     if changed:
         nbformat.validate(notebook)
         nbformat.write(notebook, path)
-    if sync and (changed or not path.with_suffix(".py").exists()):
+    if sync and (changed or not paired_script(path).exists()):
         subprocess.run([sys.executable, "-m", "jupytext", "--sync", "--quiet", str(path)], check=True)
     return changed
+
+
+def paired_script(path):
+    """The py:percent pair of notebook ``path``: ``py/<name>.py`` beside it (see ``notebooks/jupytext.toml``)."""
+    path = Path(path)
+    return path.parent / "py" / f"{path.stem}.py"
 
 
 def main(argv=None):
@@ -209,7 +223,7 @@ def main(argv=None):
             _, changed = with_launch_cells(nbformat.read(path, as_version=4), path.name)
             stale += [path] if changed else []
         elif apply(path):
-            print(f"updated {path.name} and its .py pair")
+            print(f"updated {path.name} and its pair py/{path.stem}.py")
         else:
             print(f"{path.name} already up to date")
     for path in stale:

@@ -8,7 +8,7 @@
 #
 # Left out: the tests of the repository's tooling, which need the full
 # environment of requirements.txt (the rendered book, the browser, jupytext
-# pairs, launch cells, student versions, benchmarks) and the notebooks under
+# pairs, launch cells, exercise versions, benchmarks) and the notebooks under
 # nbval; the main job runs those.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,5 +27,5 @@ exec "$python" -P -m pytest -o addopts="" -p no:cacheprovider --import-mode=impo
     --durations=5 tests \
     --ignore=tests/test_book.py --ignore=tests/test_browser.py --ignore=tests/test_jupytext_sync.py \
     --ignore=tests/test_launch_cells.py --ignore=tests/test_notebook_references.py \
-    --ignore=tests/test_student.py --ignore=tests/test_benchmarks.py --ignore=tests/test_ci_files.py \
+    --ignore=tests/test_exercises.py --ignore=tests/test_benchmarks.py --ignore=tests/test_ci_files.py \
     "$@"

@@ -140,12 +140,12 @@ def _lab_settings(folder):
 
 @contextlib.contextmanager
 def _jupyterlab(data_home):
-    """JupyterLab on 127.0.0.1, on a copy of notebook 00, stopped and cleaned up afterwards."""
+    """JupyterLab on 127.0.0.1, on a copy of notebook 00's exercise version (what `course.sh` opens)."""
     with tempfile.TemporaryDirectory(prefix="vaeface-lab-", ignore_cleanup_errors=True) as tmp:
         tmp = Path(tmp)
         root = tmp / "root"
         root.mkdir()
-        shutil.copy2(ROOT / "notebooks" / NOTEBOOK, root / NOTEBOOK)
+        shutil.copy2(ROOT / "exercises" / NOTEBOOK, root / NOTEBOOK)
         _lab_settings(tmp / "settings")
         port, token = _free_port(), os.urandom(16).hex()
         env = dict(os.environ, VAEFACE_DATA=str(data_home), VAEFACE_FAST="1", TF_CPP_MIN_LOG_LEVEL="2")
@@ -240,7 +240,7 @@ return {
 
 
 def test_notebook_00_runs_in_jupyterlab(browser, orl_path):
-    """Open notebook 00 in JupyterLab, Run All, and see no error and the montage."""
+    """Open notebook 00's exercise version in JupyterLab, Run All, and see no error and the montage."""
     from selenium.webdriver.common.by import By
 
     with _jupyterlab(orl_path.parent) as (base, token, log_tail):

@@ -249,7 +249,7 @@ def test_the_notebooks_name_tests_that_exist():
     root = Path(__file__).resolve().parent.parent
     named = set()
     for notebook in ("03_training_on_faces", "04_latent_face_recognition", "05_limitations", "06_identity_codes"):
-        named |= set(re.findall(r"`(?:tests/test_\w+\.py::)?(test_\w+)`", (root / "notebooks" / f"{notebook}.py").read_text()))
+        named |= set(re.findall(r"`(?:tests/test_\w+\.py::)?(test_\w+)`", (root / "notebooks" / "py" / f"{notebook}.py").read_text()))
     defined = {name for name in globals() if name.startswith("test_")}
     for other in ("test_limitations.py", "test_results.py"):
         defined |= set(re.findall(r"^def (test_\w+)", (root / "tests" / other).read_text(), re.M))

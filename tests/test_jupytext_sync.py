@@ -1,4 +1,4 @@
-"""Each notebook and its py:percent pair hold the same cells (outputs aside)."""
+"""Each notebook and its py:percent pair (``notebooks/py/``) hold the same cells (outputs aside)."""
 
 from pathlib import Path
 
@@ -6,6 +6,7 @@ import jupytext
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SCRIPTS = NOTEBOOKS / "py"
 IPYNB = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -14,21 +15,33 @@ def _cells(notebook):
 
 
 def test_every_notebook_has_a_pair_and_every_pair_a_notebook():
-    scripts = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    scripts = sorted(SCRIPTS.glob("[0-9][0-9]_*.py"))
     assert [p.stem for p in IPYNB] == [p.stem for p in scripts], (
-        "Each notebooks/NN_*.ipynb needs a notebooks/NN_*.py pair and the other way round; "
+        "Each notebooks/NN_*.ipynb needs a notebooks/py/NN_*.py pair and the other way round; "
         "create the missing one with `jupytext --sync notebooks/NN_*.ipynb`."
     )
     assert IPYNB, "no notebooks found"
+    assert not sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")), (
+        "py:percent pairs belong in notebooks/py/, so that JupyterLab lists each notebook once"
+    )
+
+
+@pytest.mark.parametrize("ipynb", IPYNB, ids=[p.stem for p in IPYNB])
+def test_pairing_is_declared_in_the_notebook(ipynb):
+    """JupyterLab's jupytext pairs on save by the notebook's own metadata; it must name py/."""
+    formats = jupytext.read(ipynb).metadata.get("jupytext", {}).get("formats")
+    assert formats == "ipynb,py//py:percent", (
+        f"{ipynb.name} pairs as {formats!r}; run `jupytext --set-formats ipynb,py//py:percent notebooks/{ipynb.name}`"
+    )
 
 
 @pytest.mark.parametrize("ipynb", IPYNB, ids=[p.stem for p in IPYNB])
 def test_pair_in_sync(ipynb):
-    script = ipynb.with_suffix(".py")
+    script = SCRIPTS / f"{ipynb.stem}.py"
     from_ipynb = _cells(jupytext.read(ipynb))
     from_script = _cells(jupytext.read(script))
     assert from_ipynb == from_script, (
-        f"{ipynb.name} and {script.name} differ; run `jupytext --sync notebooks/{ipynb.name}` "
+        f"{ipynb.name} and py/{script.name} differ; run `jupytext --sync notebooks/{ipynb.name}` "
         "after editing either one."
     )
 

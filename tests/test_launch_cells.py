@@ -121,7 +121,7 @@ def test_apply_is_idempotent_and_keeps_outputs(tmp_path):
     assert launch_cells.apply(path) is False
     assert path.read_text() == first
     result = nbformat.read(path, as_version=4)
-    paired = jupytext.read(path.with_suffix(".py"))
+    paired = jupytext.read(launch_cells.paired_script(path))
     assert [c.source for c in paired.cells] == [c.source for c in result.cells], "the .py pair was not synced"
     assert len(result.cells) == len(source.cells) + 2
     assert [c.get("outputs") for c in result.cells[3:]] == [c.get("outputs") for c in source.cells[1:]]

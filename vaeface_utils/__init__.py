@@ -23,7 +23,6 @@ identity_protocol
 plotting     image grids and curves; each function takes and returns an Axes
 explorer     an interactive latent explorer (ipywidgets)
 checks       self-checks for the exercises at the end of each notebook
-student      the student versions of the notebooks, solutions removed
 """
 
 __version__ = "0.1.0"

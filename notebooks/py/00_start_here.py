@@ -2,7 +2,7 @@
 # jupyter:
 #   jupytext:
 #     cell_metadata_filter: tags,-all
-#     formats: ipynb,py:percent
+#     formats: ipynb,py//py:percent
 #     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
@@ -34,8 +34,10 @@
 # **Run time:** under a minute, in the full mode and the fast mode alike.
 
 # %% [markdown] tags=["launch", "remove-cell"]
-# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/notebooks/00_start_here.ipynb)
-# [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/vaeface/vaeface/main?urlpath=lab/tree/notebooks/00_start_here.ipynb)
+# [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/00_start_here.ipynb)
+# [![Launch Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/vaeface/vaeface/main?urlpath=lab/tree/exercises/00_start_here.ipynb)
+# (the exercise version; with solutions: [Colab](https://colab.research.google.com/github/vaeface/vaeface/blob/main/notebooks/00_start_here.ipynb),
+# [Binder](https://mybinder.org/v2/gh/vaeface/vaeface/main?urlpath=lab/tree/notebooks/00_start_here.ipynb))
 #
 # Run this notebook in the cloud: **Colab** already has TensorFlow (the next cell
 # installs only the course's helper package); **Binder** builds the course's own
