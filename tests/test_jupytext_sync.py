@@ -1,5 +1,6 @@
 """Each notebook and its py:percent pair (``notebooks/py/``) hold the same cells (outputs aside)."""
 
+import re
 from pathlib import Path
 
 import jupytext
@@ -56,3 +57,23 @@ def test_notebook_shape(ipynb):
     assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
     text = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert "## Exercises" in text, f"{ipynb.name} must end in a '## Exercises' section"
+    assert "## References" in text, f"{ipynb.name} needs a '## References' section"
+
+
+def reading_minutes(notebook):
+    """An estimate of a notebook's reading time: 180 words of prose and 30 lines of code a minute."""
+    words = sum(len(c.source.split()) for c in notebook.cells
+                if c.cell_type == "markdown" and "launch" not in c.metadata.get("tags", []))
+    lines = sum(1 for c in notebook.cells if c.cell_type == "code" for line in c.source.splitlines() if line.strip())
+    return words / 180 + lines / 30
+
+
+@pytest.mark.parametrize("ipynb", IPYNB, ids=[p.stem for p in IPYNB])
+def test_header_gives_a_reading_time_that_fits_the_text(ipynb):
+    notebook = jupytext.read(ipynb)
+    match = re.search(r"\*\*Reading time:\*\* about (\d+) minutes", notebook.cells[0].source)
+    assert match, f"{ipynb.name}: the first cell must say '**Reading time:** about N minutes'"
+    stated, estimate = int(match.group(1)), reading_minutes(notebook)
+    assert abs(stated - estimate) <= max(5, 0.25 * estimate), (
+        f"{ipynb.name} says {stated} minutes of reading; its text and code now come to about {estimate:.0f}"
+    )

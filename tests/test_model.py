@@ -549,3 +549,34 @@ def test_seed_none_draws_fresh_noise_that_seed_everything_does_not_fix(x):
     second = vae.generate(2), vae.elbo_terms(x[:4])["elbo"], vae.log_importance_weights(x[:4], 3)
     assert all(not np.allclose(a, b) for a, b in zip(first, second))
     assert np.array_equal(vae.generate(2, seed=5), vae.generate(2, seed=5))
+
+
+def _sampling_class(scale="std", seeded=True, generator_in_call=False):
+    """A Sampling layer, right or with one of the mistakes the check names."""
+
+    class Layer(keras.layers.Layer):
+        def __init__(self, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed if seeded else None)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            generator = keras.random.SeedGenerator(self.seed) if generator_in_call else self.seed_generator
+            epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=generator)
+            sigma = {"std": keras.ops.exp(0.5 * z_log_var), "var": keras.ops.exp(z_log_var), "one": 1.0}[scale]
+            return z_mean + sigma * epsilon
+
+    return Layer
+
+
+def test_check_sampling_layer_runs_the_layer_and_names_the_mistake():
+    from vaeface_utils.checks import model as check
+
+    assert check.sampling_layer(None).status == "not done"
+    assert check.sampling_layer(_sampling_class()).passed
+    assert "variance" in repr(check.sampling_layer(_sampling_class(scale="var")))
+    assert "spread is wrong" in repr(check.sampling_layer(_sampling_class(scale="one")))
+    assert "same seed drew different noise" in repr(check.sampling_layer(_sampling_class(seeded=False)))
+    assert "in __init__, not inside call" in repr(check.sampling_layer(_sampling_class(generator_in_call=True)))
+    assert "subclasses keras.layers.Layer" in repr(check.sampling_layer(lambda inputs: inputs[0]))

@@ -32,6 +32,8 @@
 # **Prerequisites:** Python and NumPy. No machine learning yet.
 #
 # **Run time:** under a minute, in the full mode and the fast mode alike.
+#
+# **Reading time:** about 10 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/00_start_here.ipynb)
@@ -261,6 +263,19 @@ plt.show()
 # Next: **01 the ELBO**, the objective a VAE maximises, derived and checked.
 
 # %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The variational autoencoder that the course rebuilds and tests.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model,
+#   found independently.
+# - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model for
+#   human face identification. IEEE Workshop on Applications of Computer
+#   Vision, 1994. The ORL faces (the AT&T "Database of Faces") loaded and split
+#   here.
+
+# %% [markdown]
 # ## Exercises
 #
 # Replace each `None` with your answer, run the cell, then run the check below
@@ -304,3 +319,26 @@ answer_dark_fraction = float((images < 0.2).mean())
 
 # %%
 check.dark_fraction(answer_dark_fraction, images)
+
+# %% [markdown]
+# **Exercise 4: write the split yourself.** Write a function
+# `my_split(identity, n_train, seed)` that returns two arrays of image
+# indices, `(train, test)`: for every person, `n_train` of their images
+# chosen at random in `train`, all their other images in `test`. The same
+# seed must give the same split, another seed (almost always) another one.
+# Use `np.random.default_rng(seed)`, and `np.flatnonzero(identity == person)`
+# for the indices of one person's images. The check runs your function for
+# several sizes and seeds.
+
+# %%
+my_split = None  # replace None with your function
+# solution
+def my_split(identity, n_train, seed):
+    rng = np.random.default_rng(seed)
+    train = np.concatenate([rng.choice(np.flatnonzero(identity == person), n_train, replace=False)
+                            for person in np.unique(identity)])
+    return train, np.setdiff1d(np.arange(len(identity)), train)
+
+# %%
+check.split_function(my_split, identity)
+

@@ -42,6 +42,9 @@
 #
 # **Run time:** about 15 seconds in the full mode, about 10 seconds in the fast mode
 # (`VAEFACE_FAST=1`), on a laptop CPU.
+#
+# **Reading time:** about 50 minutes, with the code
+# (two sittings read well: sections 1 to 5, then 6 to 10).
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/01_elbo_derivation.ipynb)
@@ -1311,6 +1314,10 @@ assert np.allclose(log_w_post, log_px, atol=1e-10)  # every weight is p(x)
 # - Tipping, M. E. and Bishop, C. M. Probabilistic principal component
 #   analysis. Journal of the Royal Statistical Society, Series B 61(3), 1999.
 #   The linear-Gaussian model used throughout.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
+#   Mohamed, S. and Lerchner, A. β-VAE: learning basic visual concepts with a
+#   constrained variational framework. ICLR 2017. A weight β on the KL term
+#   (Pitfall A).
 
 # %% [markdown]
 # ## Exercises
@@ -1389,3 +1396,21 @@ answer = -n_dims_exercise * mse_exercise / (2 * sigma2_exercise) - 0.5 * n_dims_
 
 # %%
 check.gaussian_log_likelihood_from_mse(answer, mse_exercise, n_dims_exercise, sigma2_exercise)
+
+# %% [markdown]
+# **Exercise 5: on paper, then one number.** Take one latent dimension,
+# $q = \mathcal N(\mu, v)$ and $p = \mathcal N(0, 1)$. Write
+# $\mathrm{KL}(q \,\|\, p)$ as a function of the variance $v$ at a fixed
+# mean $\mu$, differentiate with respect to $v$ and find the $v$ that
+# minimises it; then the smallest KL for $\mu = 0.5$. (It tells you what the
+# KL term alone asks of every posterior, and why it is never negative.)
+# Enter the pair `(v, smallest KL)`.
+
+# %%
+answer = None  # replace None with your answer: (v, smallest KL)
+# solution
+answer = (1.0, 0.5**2 / 2)
+
+# %%
+check.kl_minimum(answer, mean=0.5)
+

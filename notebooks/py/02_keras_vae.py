@@ -39,6 +39,8 @@
 #
 # **Run time:** about 3 minutes on a two-core laptop CPU in the full mode,
 # about 1 minute in the fast mode.
+#
+# **Reading time:** about 35 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/02_keras_vae.ipynb)
@@ -77,6 +79,7 @@ N_TRAIN, N_VAL = 5, 1  # the course's split: 5 images per person for training an
 LATENT_DIM = 32  # size of the fixed model's latent code
 BATCH_SIZE = 32
 MSE_EPOCHS = 2 if FAST else 30  # the minimally fixed article model, trained with loss='mse'
+ONE_PAGE_EPOCHS = 2 if FAST else 20  # the VAE written out on one page, trained briefly
 EPOCHS = 2 if FAST else 150  # the fixed VAE
 config.seed_everything(SEED)
 
@@ -458,7 +461,9 @@ assert np.array_equal(keras_noise, keras_after_extra)
 # %% [markdown]
 # ## The fixed model, step by step
 #
-# `vaeface_utils.model.VAE` fixes each bug, and makes a few choices of its own:
+# The fix, decision by decision. Items 1 to 6 are all in the one-page model
+# below; items 7 and 8 are what the course's `vaeface_utils.model.VAE` adds
+# around the same maths.
 #
 # 1. **A `keras.Model` subclass** with `call`, `train_step` and `test_step`,
 #    so `compile`, `fit(validation_data=...)`, `evaluate` and `predict` all
@@ -518,31 +523,175 @@ assert np.array_equal(keras_noise, keras_after_extra)
 #    (16-bit layers, float32 weights and loss);
 #    `benchmarks/train_throughput.py` measures by how much on your CPU. The
 #    course stays in float32 so that every machine gets the same numbers.
+
+# %% [markdown]
+# ## The whole VAE on one page
 #
-# The loss, written out once with `keras.ops`: this is what `train_step`
-# minimises.
+# Here is the corrected model in full, written the way the keras-io example
+# writes a VAE: a `Sampling` layer, the encoder and the decoder as small
+# functional models, and a `keras.Model` subclass whose `train_step` and
+# `test_step` compute the loss and whose metric trackers report it. It fixes
+# bugs 1 to 8 (bug 9 is how we call `fit`). Every line of it is what the
+# course's `vaeface_utils.model.VAE` does by default; after it we check that
+# the two compute the same loss.
 
 # %%
 from keras import ops
 
 
-def negative_elbo(x, logits, z_mean, z_log_var):
-    """Mean over the batch of the Bernoulli loss, -sum_pixels (x l - softplus(l)) + KL(q(z|x) || N(0, I)).
+class Sampling(layers.Layer):
+    """z = z_mean + exp(z_log_var / 2) * epsilon, epsilon ~ N(0, I) from the layer's own seeded generator."""
 
-    For binary pixels it is the negative ELBO in nats per image; on grey values the Bernoulli term
-    is not a normalised log-likelihood.
-    """
-    log_px_given_z = ops.sum(x * logits - ops.softplus(logits), axis=(1, 2, 3))  # Bernoulli, summed over pixels
-    kl = -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
-    return ops.mean(kl - log_px_given_z)
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)  # bug 8: seeded noise
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+def make_encoder(latent_dim, image_shape=(64, 64, 1)):
+    """q(z|x): three stride-2 convolutions (64 -> 32 -> 16 -> 8 pixels a side), then two dense heads."""
+    x = inputs = keras.Input(shape=image_shape)
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)  # bug 4
+    z_mean, z_log_var = layers.Dense(latent_dim)(x), layers.Dense(latent_dim)(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")  # bug 3: a list, not a dict
+
+
+def make_decoder(latent_dim, image_shape=(64, 64, 1)):
+    """p(x|z): the mirror image, ending in one Bernoulli logit per pixel."""
+    z = inputs = keras.Input(shape=(latent_dim,))
+    x = layers.Dense(8 * 8 * 128, activation="relu")(z)
+    x = layers.Reshape((8, 8, 128))(x)
+    for filters in (64, 32):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu")(x)
+    logits = layers.Conv2DTranspose(1, 3, strides=2, padding="same")(x)  # (64, 64, 1)
+    return keras.Model(inputs, logits, name="decoder")
+
+
+class OnePageVAE(keras.Model):  # bug 1: a Model, so compile, fit and evaluate exist
+    def __init__(self, latent_dim=32, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder, self.decoder = make_encoder(latent_dim), make_decoder(latent_dim)  # bug 2: built once
+        self.sampling = Sampling(seed)
+        self.trackers = [keras.metrics.Mean(name=name) for name in ("loss", "reconstruction_loss", "kl")]
+
+    @property
+    def metrics(self):  # Keras resets these at the start of every epoch
+        return self.trackers
+
+    def call(self, x, training=False):  # bug 7: the posterior mean at inference
+        z_mean, z_log_var = self.encoder(x)
+        z = self.sampling([z_mean, z_log_var]) if training else z_mean
+        return ops.sigmoid(self.decoder(z))
+
+    def loss_terms(self, x):
+        """-E_q[log p(x|z)] (one sample of z) and KL(q(z|x) || N(0, I)), each in nats, averaged over the batch."""
+        z_mean, z_log_var = self.encoder(x)
+        logits = self.decoder(self.sampling([z_mean, z_log_var]))
+        log_px_given_z = ops.sum(x * logits - ops.softplus(logits), axis=(1, 2, 3))  # bug 6: summed over pixels
+        kl = -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=1)  # bug 5
+        return -ops.mean(log_px_given_z), ops.mean(kl)
+
+    def report(self, reconstruction_loss, kl, x):
+        n = ops.cast(ops.shape(x)[0], "float32")  # weight each batch by its size: epoch means per image
+        for tracker, value in zip(self.trackers, (reconstruction_loss + kl, reconstruction_loss, kl)):
+            tracker.update_state(value, sample_weight=n)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data  # fit(x) and fit(x, x) alike
+        with tf.GradientTape() as tape:
+            reconstruction_loss, kl = self.loss_terms(x)
+            loss = reconstruction_loss + kl  # the negative ELBO
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self.report(reconstruction_loss, kl, x)
+
+    def test_step(self, data):
+        x = data[0] if isinstance(data, tuple) else data
+        return self.report(*self.loss_terms(x), x)
 
 
 # %% [markdown]
-# From here on, `VAE` is the course's model, not the article's:
+# Train it briefly on the training faces, with the validation faces held out
+# (bug 9), and look at the loss, reported per image in nats (a Bernoulli loss:
+# see item 3 above):
+
+# %% tags=["nbval-ignore-output"]
+one_page = OnePageVAE(latent_dim=LATENT_DIM, seed=SEED)
+one_page.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+one_page_history = one_page.fit(x_train, validation_data=(x_val,), epochs=ONE_PAGE_EPOCHS,
+                                batch_size=BATCH_SIZE, verbose=0).history
+for key in ("loss", "reconstruction_loss", "kl"):
+    print(f"{key:>20}: epoch 1 {one_page_history[key][0]:8.1f}, epoch {ONE_PAGE_EPOCHS} "
+          f"{one_page_history[key][-1]:8.1f}; validation {one_page_history['val_' + key][-1]:8.1f} per image")
+
+# %%
+assert one_page_history["loss"][-1] < one_page_history["loss"][0]  # it learns
+assert np.isclose(one_page_history["val_loss"][-1],
+                  one_page_history["val_reconstruction_loss"][-1] + one_page_history["val_kl"][-1], rtol=1e-4)
+
+# %% [markdown]
+# ## The package's VAE computes the same loss
+#
+# The course's notebooks use `vaeface_utils.model.VAE`. We give it the weights
+# the one-page model has just learned and the same noise state, and let both
+# `evaluate` the validation faces: the same loss, reconstruction term and KL,
+# to float32 rounding.
 
 # %%
 from vaeface_utils.model import VAE
 
+vae = VAE(latent_dim=LATENT_DIM, seed=SEED)
+vae.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
+for ours, theirs in ((one_page.encoder, vae.encoder), (one_page.decoder, vae.decoder)):
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in theirs.get_weights()]  # the same layers
+    theirs.set_weights(ours.get_weights())
+state = one_page.sampling.seed_generator.state.numpy()
+vae.sampling.seed_generator.state.assign(state)  # the same noise for the next draw
+one_page_loss = one_page.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)
+package_loss = vae.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)
+for key in ("loss", "reconstruction_loss", "kl"):
+    print(f"{key:>20}: one-page {one_page_loss[key]:9.3f}, package {package_loss[key]:9.3f} per image")
+    assert np.isclose(one_page_loss[key], package_loss[key], rtol=1e-5), key
+assert np.array_equal(vae.predict(x_val, verbose=0), one_page.predict(x_val, verbose=0))
+
+# %% [markdown]
+# The package's class adds nothing to the maths; it adds what a course needs
+# around it. Its methods that the one-page model lacks, and what they are for:
+#
+# - **input checks** in `fit`, `evaluate`, `predict` (images of the wrong
+#   shape, type or range get an error that says how to fix them), a
+#   `StopOnNaN` callback that `fit` adds, and `compile` with
+#   `steps_per_execution=8` (item 8 above);
+# - **saving and loading:** `get_config`, `from_config` and the `Sampling`
+#   layer's noise state, so a `.keras` file loads in safe mode;
+# - **options** for later notebooks: a Gaussian decoder
+#   (`likelihood="gaussian"`, with a learned or fixed variance), a KL weight
+#   `beta`, other image sizes and filter counts, a dtype policy;
+# - **NumPy helpers** that batch, and never train: `posterior`, `encode`,
+#   `decode`, `reconstruct`, `generate`, `elbo_terms`,
+#   `log_importance_weights`.
+
+# %%
+own = {name for name in vars(VAE) if not name.startswith("_") and callable(getattr(VAE, name))}
+new_methods = sorted(own - set(dir(OnePageVAE)))
+overridden = sorted((own & set(dir(keras.Model))) - set(vars(OnePageVAE)))
+print("methods of vaeface_utils.model.VAE that OnePageVAE lacks:", ", ".join(new_methods))
+print("Keras methods it overrides and OnePageVAE does not (input checks, saving, defaults):", ", ".join(overridden))
+assert {"posterior", "encode", "decode", "reconstruct", "generate", "elbo_terms", "log_importance_weights"} <= set(new_methods)
+assert {"fit", "evaluate", "predict", "compile", "get_config", "from_config"} <= set(overridden)
+
+# %% [markdown]
+# The rest of the notebook trains the package's model, from fresh weights, so that
+# what follows is exactly what notebook 03 builds on. Its layers, counted:
+
+# %%
 vae = VAE(latent_dim=LATENT_DIM, seed=SEED)
 vae.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))
 for part in (vae.encoder, vae.decoder):
@@ -562,35 +711,6 @@ assert sum(n_params.values()) == n_total == vae.count_params()
 assert n_params["encoder", "dense layers"] > 5 * n_params["encoder", "convolutions"]  # most are in the dense heads
 assert n_params["encoder", "dense layers"] + n_params["decoder", "dense layers"] > n_total / 2
 assert 0.8 * mse_model.count_params() < n_total < mse_model.count_params()  # almost as many as the dense model
-
-# %% [markdown]
-# What `fit` and `evaluate` run on each batch, as the package writes it:
-# `train_step` computes the loss under a `GradientTape` and takes one
-# optimiser step; `test_step` computes the same loss without one.
-
-# %%
-import inspect
-
-print(inspect.getsource(VAE.train_step))
-print(inspect.getsource(VAE.test_step))
-
-# %% [markdown]
-# Our inline loss and the package's agree: we compute the loss of a batch
-# with `negative_elbo` on the noise the model's `SeedGenerator` will draw
-# next, then let `evaluate` compute it (in graph mode).
-
-# %%
-generator = vae.sampling.seed_generator
-state = generator.state.numpy()
-z_mean, z_log_var = vae.encoder(x_val)
-epsilon = keras.random.normal(z_mean.shape, seed=generator)
-generator.state.assign(state)  # rewind: evaluate draws the same epsilon
-logits = vae.decoder(z_mean + ops.exp(z_log_var / 2) * epsilon)
-inline = float(negative_elbo(x_val, logits, z_mean, z_log_var))
-package = vae.evaluate(x_val, batch_size=len(x_val), verbose=0, return_dict=True)["loss"]
-assert np.isclose(inline, package, rtol=1e-5), (inline, package)
-print(f"untrained model's Bernoulli loss on the validation faces: {inline:.1f} per image (inline) = "
-      f"{package:.1f} (package)")
 
 # %% [markdown]
 # To compare training and validation faces, and the model before and after
@@ -784,6 +904,39 @@ assert int(loaded.optimizer.iterations.numpy()) == int(vae.optimizer.iterations.
 # Next: **03 training on faces** trains this model properly and measures it.
 
 # %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The VAE, its ELBO, and the reparameterisation that the `Sampling` layer
+#   implements.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model
+#   and trick, found independently.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
+#   Mohamed, S. and Lerchner, A. β-VAE: learning basic visual concepts with a
+#   constrained variational framework. ICLR 2017. A weight β on the KL term:
+#   bug 6 reads `mse` + KL as such a weight, and the fixed model has a `beta`
+#   argument.
+# - Loaiza-Ganem, G. and Cunningham, J. P. The continuous Bernoulli: fixing a
+#   pervasive error in variational autoencoders. NeurIPS 2019. The continuous
+#   Bernoulli's normaliser, the term the Bernoulli loss on grey faces leaves
+#   out.
+# - Kingma, D. P. and Ba, J. Adam: a method for stochastic optimization.
+#   ICLR 2015. The optimiser of the article's code and of the fixed model.
+# - LeCun, Y., Bottou, L., Bengio, Y. and Haffner, P. Gradient-based learning
+#   applied to document recognition. Proceedings of the IEEE 86(11), 1998.
+#   MNIST, the 28 x 28 digits that the article's code was written for (bug 4).
+# - Chollet, F. Variational AutoEncoder. Keras code examples
+#   (keras.io/examples/generative/vae), 2020. Keras's own VAE example: a
+#   `Sampling` layer, functional encoder and decoder, and a `keras.Model` with
+#   its own `train_step`, the pattern that the one-page VAE and the course's
+#   `VAE` follow; `benchmarks/train_throughput.py` times the course's `VAE`
+#   against it.
+# - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model for
+#   human face identification. IEEE Workshop on Applications of Computer
+#   Vision, 1994. The ORL faces.
+
+# %% [markdown]
 # ## Exercises
 #
 # Replace each `None` with your answer, run the cell, then run the check below
@@ -838,3 +991,44 @@ answer_uniform_nats = 64 * 64 * np.log(2)
 
 # %%
 check.uniform_decoder_nats(answer_uniform_nats, n_pixels=64 * 64)
+
+# %% [markdown]
+# **Exercise 4: write the `Sampling` layer yourself.** Without looking back
+# at the one-page model, write a Keras layer `MySampling` that
+#
+# - takes `seed=None` (and `**kwargs`, passed on to `super().__init__`);
+# - is called on a list `[z_mean, z_log_var]` and returns
+#   $z = \mu + \sigma \odot \varepsilon$, with $\varepsilon \sim \mathcal N(0, I)$
+#   and $\sigma$ computed from `z_log_var`;
+# - draws $\varepsilon$ with `keras.random.normal` from a
+#   `keras.random.SeedGenerator` of its own, so that two layers with the same
+#   seed draw the same noise and one layer draws new noise on every call.
+#
+# Start from
+#
+# ```python
+# class MySampling(layers.Layer):
+#     def __init__(self, seed=None, **kwargs):
+#         ...
+#     def call(self, inputs):
+#         ...
+# ```
+#
+# The check runs your layer: the mean and spread of its draws, its seed, and
+# whether gradients reach `z_mean` and `z_log_var`.
+
+# %%
+MySampling = None  # replace None with your class
+# solution
+class MySampling(layers.Layer):
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+# %%
+check.sampling_layer(MySampling)

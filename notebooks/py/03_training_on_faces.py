@@ -46,6 +46,8 @@
 # **Run time:** about 4 minutes on a two-core laptop CPU in the full mode
 # (training five VAEs takes most of it; a second run loads them from the
 # cache), about a minute in the fast mode.
+#
+# **Reading time:** about 35 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/03_training_on_faces.ipynb)
@@ -944,6 +946,45 @@ print("loaded from the cache:", again.from_cache, "| same encodings:",
 # who is who.
 
 # %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The VAE and its ELBO, trained here on faces.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model,
+#   found independently.
+# - Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted
+#   Autoencoders. ICLR 2016. The bound $\mathcal L_K$ used for held-out
+#   log-likelihoods, and the criterion for active latent units.
+# - Tipping, M. E. and Bishop, C. M. Probabilistic principal component
+#   analysis. Journal of the Royal Statistical Society, Series B 61(3), 1999.
+#   Probabilistic PCA, the baseline with an exact log-likelihood.
+# - Cremer, C., Li, X. and Duvenaud, D. Inference suboptimality in variational
+#   autoencoders. ICML 2018. The amortisation gap, measured by optimising each
+#   face's posterior.
+# - Loaiza-Ganem, G. and Cunningham, J. P. The continuous Bernoulli: fixing a
+#   pervasive error in variational autoencoders. NeurIPS 2019. Why a Bernoulli
+#   "likelihood" of grey values is not normalised, and so why the course trains
+#   a Gaussian decoder.
+# - Theis, L., van den Oord, A. and Bethge, M. A note on the evaluation of
+#   generative models. ICLR 2016. Comparing image models by log-likelihood, and
+#   bits per dimension.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
+#   Mohamed, S. and Lerchner, A. β-VAE: learning basic visual concepts with a
+#   constrained variational framework. ICLR 2017. A KL weight β other than 1
+#   (Exercise 1).
+# - Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R. and
+#   Bengio, S. Generating sentences from a continuous space. CoNLL 2016.
+#   Annealing the KL weight from 0, the "KL warm-up" named among the settings
+#   not tried.
+# - Sønderby, C. K., Raiko, T., Maaløe, L., Sønderby, S. K. and Winther, O.
+#   Ladder variational autoencoders. NIPS 2016. The same schedule, under the
+#   name warm-up.
+# - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model for
+#   human face identification. IEEE Workshop on Applications of Computer
+#   Vision, 1994. The ORL faces.
+
+# %% [markdown]
 # ## Exercises
 #
 # Replace each `None` with your answer, run the cell, then run the check
@@ -1010,6 +1051,19 @@ answer = int(np.sum(vae.encode(x_train).var(axis=0) > ACTIVE_THRESHOLD))
 check.active_units(answer, vae.encode(x_train), threshold=ACTIVE_THRESHOLD)
 
 # %% [markdown]
+# And the question: is the count on the training faces the same as on the
+# test faces? Answer `True` or `False` (count on `vae.encode(x_test)` too).
+
+# %%
+answer = None  # replace None with True or False
+# solution
+answer = bool(np.sum(vae.encode(x_train).var(axis=0) > ACTIVE_THRESHOLD)
+              == np.sum(vae.encode(x_test).var(axis=0) > ACTIVE_THRESHOLD))
+
+# %%
+check.active_units_same(answer, vae.encode(x_train), vae.encode(x_test), threshold=ACTIVE_THRESHOLD)
+
+# %% [markdown]
 # **Exercise 4.** Tune PPCA yourself: at the VAE's latent size (32), which
 # noise variance in `SIGMA2S` gives the highest mean log-likelihood of the
 # validation faces? Fit on `flat_train` with `elbo.ppca_fit(..., sigma2=s2)`
@@ -1024,3 +1078,32 @@ answer = max(scores, key=scores.get)
 
 # %%
 check.ppca_noise_variance(answer, flat_train, flat_val, 32, SIGMA2S)
+
+# %% [markdown]
+# **Exercise 5: change the decoder's likelihood.** The course model's decoder
+# learned one noise variance per pixel. Keep its encoder and decoder, and
+# replace the learned variances by one fixed variance for every pixel,
+# $\sigma^2 = 0.01$: build
+# `VAE(likelihood="gaussian", gaussian_log_var=np.log(0.01), ...)` with the
+# same `image_shape`, `latent_dim`, `filters` and `kernel_size` as `vae`,
+# and copy the weights with `new.encoder.set_weights(vae.encoder.get_weights())`
+# (and the same for the decoder). **First predict**: is the reconstruction
+# loss $-\mathbb E_q[\log p(x \mid z)]$ on the validation faces `"higher"`,
+# `"lower"` or the `"same"` with the fixed variance? Then measure it, as
+# minus the mean of `new.elbo_terms(x_val, seed=SEED)["log_px_given_z"]`.
+# Answer `{"prediction": ..., "loss": ...}`.
+
+# %%
+from vaeface_utils.model import VAE
+
+answer = None  # replace None with your answer
+# solution
+fixed = VAE(image_shape=vae.image_shape, latent_dim=vae.latent_dim, likelihood="gaussian",
+            gaussian_log_var=np.log(0.01), filters=vae.filters, kernel_size=vae.kernel_size)
+fixed.encoder.set_weights(vae.encoder.get_weights())
+fixed.decoder.set_weights(vae.decoder.get_weights())
+answer = {"prediction": "higher", "loss": -float(np.mean(fixed.elbo_terms(x_val, seed=SEED)["log_px_given_z"]))}
+
+# %%
+check.fixed_variance_decoder(answer, vae, x_val, np.log(0.01), seed=SEED)
+

@@ -44,6 +44,8 @@
 # **Run time:** about 8 minutes on a two-core laptop CPU in the full mode
 # (it trains 27 small VAEs, 10 to 20 s each; a second run loads them from
 # the cache and takes about 2 minutes), under a minute in the fast mode.
+#
+# **Reading time:** about 30 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/04_latent_face_recognition.ipynb)
@@ -880,6 +882,43 @@ print(format_record(record))
 # reproduced small and are checked only in the full-mode run: that notebook
 # 03's long-trained model is no better at identity (it needs that model),
 # and the interval statements, which need ten splits.
+
+# %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The VAE whose codes are the features, and the reparameterisation of
+#   Exercise 4.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model
+#   and trick, found independently.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
+#   Mohamed, S. and Lerchner, A. β-VAE: learning basic visual concepts with a
+#   constrained variational framework. ICLR 2017. The KL weight β, one of the
+#   VAE's settings chosen on validation.
+# - Turk, M. and Pentland, A. Eigenfaces for recognition. Journal of Cognitive
+#   Neuroscience 3(1), 1991. Eigenfaces, the PCA baseline.
+# - Belhumeur, P. N., Hespanha, J. P. and Kriegman, D. J. Eigenfaces vs.
+#   Fisherfaces: recognition using class specific linear projection. IEEE TPAMI
+#   19(7), 1997. Fisherfaces (PCA, then LDA), the supervised baseline, with at
+#   most n - c PCA dimensions.
+# - Lawrence, S., Giles, C. L., Tsoi, A. C. and Back, A. D. Face recognition: a
+#   convolutional neural-network approach. IEEE Transactions on Neural Networks
+#   8(1), 1997. The ORL 5/5 numbers quoted, not measured, in the results table.
+# - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model for
+#   human face identification. IEEE Workshop on Applications of Computer
+#   Vision, 1994. The ORL faces and their 40-way identification task.
+# - Nadeau, C. and Bengio, Y. Inference for the generalization error. Machine
+#   Learning 52(3), 2003. The corrected interval for differences over
+#   overlapping random splits.
+# - Holm, S. A simple sequentially rejective multiple test procedure.
+#   Scandinavian Journal of Statistics 6(2), 1979. The adjustment of the
+#   p-values of the seven paired comparisons.
+# - Fawcett, T. An introduction to ROC analysis. Pattern Recognition Letters
+#   27(8), 2006. ROC curves and the AUC of the verification protocol.
+# - van der Maaten, L. and Hinton, G. Visualizing data using t-SNE. Journal of
+#   Machine Learning Research 9, 2008. The 2-D maps of the codes and of the
+#   eigenface coordinates.
 
 # %% [markdown]
 # ## Exercises

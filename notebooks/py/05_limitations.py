@@ -43,6 +43,9 @@
 # the first time (nine short trainings for the sweeps take most of it),
 # about a minute once they are in the cache; about a minute in the fast
 # mode.
+#
+# **Reading time:** about 60 minutes, with the code
+# (two sittings read well: sections 1 to 4, then 5 to 8).
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/05_limitations.ipynb)
@@ -87,6 +90,7 @@ BETAS = (1.0, 1024.0) if FAST else (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  
 LATENT_DIMS = (32, 64) if FAST else (8, 32, 64)  # latent sizes to sweep (at beta = 1)
 K_MAX = 8 if FAST else 64  # importance samples per test face for the IWAE bound
 ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
+FREE_BITS = 0.5  # nats per latent dimension below which Exercise 4's free bits charge nothing
 PCA_SIZES = (10, 20, 30, 40, 50, 60, 80, 100, 120)  # eigenfaces' and fisherfaces' PCA sizes tried on validation
 TIMING_REPEATS = 5  # timed fits per method, after one warm-up fit; the median is reported
 N_BOOTSTRAP = 2000  # resamples of the 40 people for the paired intervals of section 6
@@ -1697,6 +1701,93 @@ assert FAST or record["kl_by_latent_dim"][-1] > 1.1 * record["kl_by_latent_dim"]
 # not a good face recogniser, and the reasons are now measured.
 
 # %% [markdown]
+# ## References
+#
+# - Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+#   The VAE and its ELBO, whose limits this notebook measures.
+# - Rezende, D. J., Mohamed, S. and Wierstra, D. Stochastic Backpropagation and
+#   Approximate Inference in Deep Generative Models. ICML 2014. The same model,
+#   found independently.
+# - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
+#   Mohamed, S. and Lerchner, A. β-VAE: learning basic visual concepts with a
+#   constrained variational framework. ICLR 2017. The weight β on the KL term
+#   swept in section 2.
+# - Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R. and
+#   Bengio, S. Generating sentences from a continuous space. CoNLL 2016.
+#   Posterior collapse, the KL term falling to zero, measured in section 2.
+# - Kingma, D. P., Salimans, T., Jozefowicz, R., Chen, X., Sutskever, I. and
+#   Welling, M. Improved variational inference with inverse autoregressive
+#   flow. NIPS 2016. Free bits (Exercise 4).
+# - Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted
+#   Autoencoders. ICLR 2016. The bound $\mathcal L_K$ of section 3 and the
+#   criterion for active units of section 2.
+# - Cremer, C., Li, X. and Duvenaud, D. Inference suboptimality in variational
+#   autoencoders. ICML 2018. The gap between the ELBO and $\log p(x)$ as the
+#   error of the approximate posterior (section 3).
+# - Tipping, M. E. and Bishop, C. M. Probabilistic principal component
+#   analysis. Journal of the Royal Statistical Society, Series B 61(3), 1999.
+#   Probabilistic PCA, whose prior gives PCA's decoded prior codes (section 1).
+# - Wang, Z., Bovik, A. C., Sheikh, H. R. and Simoncelli, E. P. Image quality
+#   assessment: from error visibility to structural similarity. IEEE
+#   Transactions on Image Processing 13(4), 2004. SSIM, one of the measures of
+#   blur (section 1).
+# - Salimans, T., Karpathy, A., Chen, X. and Kingma, D. P. PixelCNN++:
+#   improving the PixelCNN with discretized logistic mixture likelihood and
+#   other modifications. ICLR 2017. A sharper likelihood, the mixture of
+#   discretised logistics (section 1).
+# - Vahdat, A. and Kautz, J. NVAE: a deep hierarchical variational autoencoder.
+#   NeurIPS 2020. A hierarchical VAE (section 1).
+# - Turk, M. and Pentland, A. Eigenfaces for recognition. Journal of Cognitive
+#   Neuroscience 3(1), 1991. Eigenfaces, a baseline in section 6.
+# - Belhumeur, P. N., Hespanha, J. P. and Kriegman, D. J. Eigenfaces vs.
+#   Fisherfaces: recognition using class specific linear projection. IEEE TPAMI
+#   19(7), 1997. Fisherfaces, a baseline in section 6.
+# - Shokri, R., Stronati, M., Song, C. and Shmatikov, V. Membership inference
+#   attacks against machine learning models. IEEE Symposium on Security and
+#   Privacy 2017. Membership inference (section 5).
+# - Hilprecht, B., Härterich, M. and Bernau, D. Monte Carlo and reconstruction
+#   membership inference attacks against generative models. Proceedings on
+#   Privacy Enhancing Technologies 2019(4), 2019. Membership inference against
+#   generative models, VAEs included, by reconstruction error (section 5).
+# - Fawcett, T. An introduction to ROC analysis. Pattern Recognition Letters
+#   27(8), 2006. The ROC curve and AUC of the attack (section 5).
+# - Abadi, M., Chu, A., Goodfellow, I., McMahan, H. B., Mironov, I., Talwar, K.
+#   and Zhang, L. Deep learning with differential privacy. ACM CCS 2016.
+#   Differentially private training, named as a defence (section 5).
+# - European Parliament and Council of the European Union. Regulation (EU)
+#   2016/679 (General Data Protection Regulation). Official Journal of the
+#   European Union L 119, 2016. Article 4(14), Article 9 and Recital 51 on
+#   biometric data (section 5).
+# - European Data Protection Board. Opinion 28/2024 on certain data protection
+#   aspects related to the processing of personal data in the context of AI
+#   models. 17 December 2024. When a trained model is itself personal data
+#   (section 5).
+# - Efron, B. Bootstrap methods: another look at the jackknife. Annals of
+#   Statistics 7(1), 1979. The bootstrap interval over the 40 people
+#   (section 6).
+# - Spearman, C. The proof and measurement of association between two things.
+#   American Journal of Psychology 15(1), 1904. The rank correlation of the
+#   ELBO and the IWAE bound (section 3).
+# - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model for
+#   human face identification. IEEE Workshop on Applications of Computer
+#   Vision, 1994. The ORL faces, whose README section 7 quotes.
+# - Buolamwini, J. and Gebru, T. Gender shades: intersectional accuracy
+#   disparities in commercial gender classification. FAT* 2018 (PMLR 81).
+#   Gender Shades, quoted in section 7.
+# - Grother, P., Ngan, M. and Hanaoka, K. Face Recognition Vendor Test (FRVT)
+#   Part 3: Demographic Effects. NISTIR 8280, National Institute of Standards
+#   and Technology, 2019. NIST's report on demographic differences, quoted in
+#   section 7.
+# - Huang, G. B., Ramesh, M., Berg, T. and Learned-Miller, E. Labeled Faces in
+#   the Wild: a database for studying face recognition in unconstrained
+#   environments. Technical Report 07-49, University of Massachusetts, Amherst,
+#   2007. Labeled Faces in the Wild, the benchmark of the quoted FaceNet result
+#   (section 7).
+# - Schroff, F., Kalenichenko, D. and Philbin, J. FaceNet: a unified embedding
+#   for face recognition and clustering. CVPR 2015. FaceNet, quoted for scale,
+#   not measured (section 7).
+
+# %% [markdown]
 # ## Exercises
 #
 # Replace each `None` with your answer, run the cell, then run the check
@@ -1752,3 +1843,85 @@ answer = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
 # %%
 check.shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, x_fit=x_train,
                             n_components=eigen_choice.size)
+
+# %% [markdown]
+# And the question: is the shift of 4 pixels down `"worse"`, `"better"` or
+# the `"same"` for eigenfaces as the shift of 4 pixels to the right in
+# section 6 (`robustness["eigenfaces"]["shift"]`, at strength 4)?
+
+# %%
+answer = None  # replace None with "worse", "better" or "same"
+# solution
+down = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
+                               eigenfaces.transform(lim.shift(x_test, dy=4)), id_test)
+right = robustness["eigenfaces"]["shift"][STRENGTHS["shift"].index(4)]
+answer = "worse" if down < right else "better" if down > right else "same"
+
+# %%
+check.shift_direction(answer, robustness["eigenfaces"]["shift"][STRENGTHS["shift"].index(4)], x_gallery, id_gallery,
+                      x_test, id_test, x_fit=x_train, n_components=eigen_choice.size)
+
+# %% [markdown]
+# **Exercise 4: free bits against collapse.** Section 2 showed units
+# collapsing at a large $\beta$. One remedy, *free bits* (Kingma et al.
+# 2016), stops charging a latent dimension for its KL below a floor of
+# $\lambda$ nats: the KL term becomes $\sum_j \max(\mathrm{KL}_j, \lambda)$,
+# so a dimension that carries less than $\lambda$ nats gains nothing by
+# collapsing further. (This is the per-image variant; Kingma et al. take the
+# maximum of each dimension's KL averaged over a batch.) Write
+# `free_bits_kl(z_mean, z_log_var, free_bits)` with `keras.ops`: one number
+# per image. The cell after the check trains the course model with it, at
+# the largest $\beta$ of the sweep, and you count its active units on the
+# test faces.
+
+# %%
+from keras import ops
+
+free_bits_kl = None  # replace None with your function
+# solution
+def free_bits_kl(z_mean, z_log_var, free_bits):
+    kl_per_dim = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    return ops.sum(ops.maximum(kl_per_dim, free_bits), axis=-1)
+
+# %%
+check.free_bits_kl(free_bits_kl, free_bits=FREE_BITS)
+
+# %% [markdown]
+# Train it: the sweep's settings at $\beta$ = `max(BETAS)`, with the KL term
+# replaced by yours (`_kl` is the method of the course's `VAE` that computes
+# the KL per image), for `SWEEP_EPOCHS` epochs. Then count the active units on
+# the test faces and compare them with the sweep's model at the same
+# $\beta$ (printed below). This is a plain `fit` without the learning-rate
+# schedule of the sweep's training, so the comparison is a rough one. With no
+# function yet, this cell says so and trains nothing.
+
+# %% tags=["nbval-ignore-output"]
+from vaeface_utils.model import VAE
+
+
+class FreeBitsVAE(VAE):
+    def _kl(self, z_mean, z_log_var):
+        return free_bits_kl(z_mean, z_log_var, FREE_BITS)
+
+
+if free_bits_kl is None:
+    print("Write free_bits_kl above first.")
+else:
+    free_settings = settings.replace(beta=max(BETAS))
+    config.seed_everything(SEED)
+    free_model = FreeBitsVAE(**free_settings.vae_kwargs())
+    free_model.compile(optimizer=keras.optimizers.Adam(learning_rate=free_settings.learning_rate))
+    free_model.fit(x_train, epochs=SWEEP_EPOCHS, batch_size=free_settings.batch_size, verbose=0)
+    print(f"beta = {max(BETAS):g}: active units of the sweep's model {by_beta[max(BETAS)]['active']} of {LATENT}; "
+          f"with free bits ({FREE_BITS} nats per dimension) count them yourself below")
+
+# %%
+answer = None  # replace None with the number of active units of free_model on x_test
+# solution
+answer = lim.active_units(free_model.encode(x_test), ACTIVE_THRESHOLD)
+print(f"with free bits: {answer} active units")
+
+# %%
+check.free_bits_active_units(answer, free_model.encode(x_test) if free_bits_kl is not None else None,
+                             threshold=ACTIVE_THRESHOLD)
+

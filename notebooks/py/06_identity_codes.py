@@ -48,6 +48,8 @@
 # the first time (it trains 73 small networks, 5 to 20 s each, the CNNs the longest), about 3
 # minutes once the 65 trained per split are in the cache (the 8 validation
 # runs train again); under a minute and a half in the fast mode.
+#
+# **Reading time:** about 30 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/06_identity_codes.ipynb)
@@ -809,14 +811,17 @@ print(format_record(record))
 #   observations. AAAI 2018. The split code's shared identity posterior.
 # - Belhumeur, P. N., Hespanha, J. P. and Kriegman, D. J. Eigenfaces vs.
 #   Fisherfaces: recognition using class specific linear projection. IEEE
-#   TPAMI 19(7), 1997.
+#   TPAMI 19(7), 1997. Fisherfaces, the baseline to beat.
 # - Turk, M. and Pentland, A. Eigenfaces for recognition. Journal of
-#   Cognitive Neuroscience 3(1), 1991.
+#   Cognitive Neuroscience 3(1), 1991. Eigenfaces, a baseline.
 # - Schroff, F., Kalenichenko, D. and Philbin, J. FaceNet: a unified
 #   embedding for face recognition and clustering. CVPR 2015. Quoted for
 #   scale.
 # - Nadeau, C. and Bengio, Y. Inference for the generalization error.
 #   Machine Learning 52, 2003. The corrected interval.
+# - Holm, S. A simple sequentially rejective multiple test procedure.
+#   Scandinavian Journal of Statistics 6(2), 1979. The adjusted p-values of
+#   the comparisons with fisherfaces.
 # - Samaria, F. S. and Harter, A. C. Parameterisation of a stochastic model
 #   for human face identification. IEEE Workshop on Applications of Computer
 #   Vision, 1994. The ORL faces.

@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 from .. import elbo as _elbo
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["kl_to_gaussian_prior", "iwae_bound", "bits_per_dim", "gaussian_log_likelihood_from_mse"]
+__all__ = ["kl_to_gaussian_prior", "iwae_bound", "bits_per_dim", "gaussian_log_likelihood_from_mse", "kl_minimum"]
 
 _RTOL = 1e-4
 
@@ -60,8 +60,9 @@ def kl_to_gaussian_prior(answer, mean_q, log_var_q, mean_p, log_var_p):
         (2 * expected, "Off by a factor of 2: check the 1/2 in front of the sum."),
         (0.5 * expected, "Off by a factor of 2: the 1/2 should appear once."),
     ]
-    hint = ("Per latent dimension: log(var_p / var_q) + (var_q + (mean_q - mean_p)**2) / var_p - 1; "
-            "halve it and sum over the latent dimensions. Variances are np.exp(log_var), not log_var.")
+    hint = ("Work per latent dimension: write KL = E_q[log q(z) - log p(z)] with both Gaussian densities, "
+            "and use E_q[(z - mean_p)**2] = var_q + (mean_q - mean_p)**2 for the term from p. Then sum over the "
+            "latent dimensions. Variances are np.exp(log_var), not log_var.")
     return _diagnose(name, answer, expected, mistakes, hint,
                      shape_hint="Give one KL per example: sum over the latent axis (axis=-1).")
 
@@ -161,3 +162,30 @@ def gaussian_log_likelihood_from_mse(answer, mse, n_dims, sigma2):
     hint = ("Start from the sum over pixels of log N(x_d; x_hat_d, sigma2) and write the sum of squared errors "
             "as D * MSE.")
     return _diagnose(name, answer, expected, mistakes, hint)
+
+
+def kl_minimum(answer, mean=0.5):
+    """Exercise 5: the variance that minimises ``KL(N(mean, v) || N(0, 1))`` over ``v``, and the minimum.
+
+    Derived on paper: ``d/dv [ (v + mean**2 - 1 - log v) / 2 ] = 0`` at
+    ``v = 1``, where the KL is ``mean**2 / 2``.
+    """
+    name = "Exercise 5 (the smallest KL at a fixed mean)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    try:
+        variance, minimum = (float(v) for v in answer)
+    except (TypeError, ValueError):
+        return CheckResult(name, "wrong", "Give two numbers: (the variance that minimises the KL, the minimum KL).")
+    if not np.isclose(variance, 1.0, rtol=1e-6):
+        hint = ("Write the one-dimensional KL as a function of the variance v, differentiate with respect to v "
+                "and set the derivative to zero.")
+        if np.isclose(variance, mean ** 2, rtol=1e-6) or np.isclose(variance, 0.0):
+            hint = "The minimum is not where the variance shrinks; the -log v term grows as v goes to 0. " + hint
+        return CheckResult(name, "wrong", hint)
+    if np.isclose(minimum, mean ** 2, rtol=1e-6):
+        return CheckResult(name, "wrong", "The variance is right; the minimum is off by a factor of 2: mind the 1/2 "
+                                          "in front of the KL.")
+    if not np.isclose(minimum, 0.5 * mean ** 2, rtol=1e-6):
+        return CheckResult(name, "wrong", "The variance is right; put it back into the KL to get the minimum.")
+    return CheckResult(name, "correct")

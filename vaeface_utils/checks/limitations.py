@@ -23,7 +23,8 @@ import numpy as np
 from .. import limitations as _lim
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["gradient_energy", "membership_auc", "shifted_down_accuracy"]
+__all__ = ["gradient_energy", "membership_auc", "shifted_down_accuracy", "shift_direction", "free_bits_kl",
+           "free_bits_active_units"]
 
 _RTOL = 1e-6
 
@@ -145,3 +146,80 @@ def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_c
     return _diagnose(name, answer, expected, mistakes, rtol=1e-9,
                      hint="Transform the gallery and the shifted queries with the same fitted eigenfaces, then "
                           "use identification_accuracy(gallery_features, id_gallery, query_features, id_test).")
+
+
+def shift_direction(answer, accuracy_right, x_gallery, id_gallery, x_test, id_test, *, n_components=50, pixels=4,
+                    x_fit=None):
+    """Exercise 3, second part: is a shift ``pixels`` down "worse", "better" or "same" as one to the right?
+
+    ``accuracy_right`` is section 6's accuracy for the same shift to the right;
+    the accuracy for the shift down is computed here as in
+    :func:`shifted_down_accuracy` (same arguments).
+    """
+    from ..recognition import Eigenfaces, identification_accuracy
+
+    name = "Exercise 3 (down or right?)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    if answer not in ("worse", "better", "same"):
+        return CheckResult(name, "wrong", 'Answer "worse", "better" or "same".')
+    eigenfaces = Eigenfaces(n_components).fit(x_gallery if x_fit is None else x_fit)
+    down = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
+                                   eigenfaces.transform(_lim.shift(x_test, dy=pixels)), id_test)
+    truth = "worse" if down < accuracy_right else "better" if down > accuracy_right else "same"
+    if answer == truth:
+        return CheckResult(name, "correct")
+    return CheckResult(name, "wrong", "Compare your accuracy for the shift down with the one for the same shift to "
+                                      "the right, in section 6's table.")
+
+
+def _kl_per_dim(z_mean, z_log_var):
+    return -0.5 * (1.0 + z_log_var - z_mean ** 2 - np.exp(z_log_var))
+
+
+def free_bits_kl(answer, free_bits=0.5, seed=0):
+    """Exercise 4: a function ``answer(z_mean, z_log_var, free_bits)`` in ``keras.ops``.
+
+    It must return, per image, the sum over latent dimensions of
+    ``max(KL_j, free_bits)``, where ``KL_j`` is the closed-form KL of
+    dimension ``j`` to N(0, 1). It is run here on random posteriors, as
+    tensors, and compared with NumPy.
+    """
+    name = "Exercise 4 (the free-bits KL)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your function and run the cell again.")
+    if not callable(answer):
+        return CheckResult(name, "wrong", f"Expected a function, got {type(answer).__name__}.")
+    import keras
+
+    rng = np.random.default_rng(seed)
+    z_mean = rng.normal(0.0, 0.7, size=(6, 5)).astype("float32")
+    z_log_var = rng.normal(-0.3, 0.6, size=(6, 5)).astype("float32")
+    try:
+        got = keras.ops.convert_to_numpy(answer(keras.ops.convert_to_tensor(z_mean),
+                                                keras.ops.convert_to_tensor(z_log_var), free_bits))
+    except Exception as error:  # noqa: BLE001 - the student's code may fail in any way
+        return CheckResult(name, "wrong", f"Calling it on tensors raised {type(error).__name__}: {str(error)[:160]}. "
+                                          "Use keras.ops (ops.maximum, ops.sum, ops.exp), not NumPy.")
+    per_dim = _kl_per_dim(z_mean.astype(np.float64), z_log_var.astype(np.float64))
+    expected = np.maximum(per_dim, free_bits).sum(axis=1)
+    return check_close(name, got, expected, rtol=1e-4, atol=1e-5,
+                       hint="Compute the KL of each latent dimension, raise each to at least free_bits, then sum "
+                            "over the latent axis (one number per image).",
+                       shape_hint="Return one number per image: sum over the latent axis (axis=-1).",
+                       mistakes=[(per_dim.sum(axis=1), "That is the plain KL: no dimension was raised to free_bits."),
+                                 (np.maximum(per_dim.sum(axis=1), free_bits),
+                                  "The floor applies to each dimension's KL, before the sum, not to the total."),
+                                 (np.minimum(per_dim, free_bits).sum(axis=1),
+                                  "A floor, not a ceiling: take the larger of KL_j and free_bits.")])
+
+
+def free_bits_active_units(answer, z_mean, threshold=0.01):
+    """Exercise 4, second part: the active units of the model trained with free bits, on the given codes."""
+    name = "Exercise 4 (active units with free bits)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    expected = _lim.active_units(np.asarray(z_mean), threshold)
+    return check_close(name, answer, expected, rtol=0, atol=0.5,
+                       hint="Count the latent dimensions whose posterior mean varies across the test faces by more "
+                            "than the threshold (lim.active_units).")

@@ -1,7 +1,7 @@
 """Self-checks for the exercises of notebook 02 (the article's Keras code, fixed).
 
-The expected values are computed here from the exercise's own arguments, with
-plain Python (no TensorFlow), and never shown.
+The expected values are computed here from the exercise's own arguments and
+never shown. Exercise 4's check runs the student's layer (with Keras).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["expected_encoder_parameters", "encoder_parameters", "mse_factor", "uniform_decoder_nats"]
+__all__ = ["expected_encoder_parameters", "encoder_parameters", "mse_factor", "uniform_decoder_nats", "sampling_layer"]
 
 
 def expected_encoder_parameters(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128), kernel_size=3):
@@ -93,3 +93,68 @@ def uniform_decoder_nats(answer, n_pixels=4096):
         return CheckResult(name, "wrong", "The Bernoulli loss is minus the Bernoulli expression, summed over the "
                                           "pixels: it is positive here.")
     return result
+
+
+def sampling_layer(answer, seed=0, n=20000):
+    """Exercise 4: a Keras layer that draws ``z = z_mean + exp(z_log_var / 2) * epsilon`` with seeded noise.
+
+    ``answer`` is the layer class. It is run here: on ``n`` copies of one
+    posterior its draws must have that posterior's mean and standard
+    deviation, two layers made with the same seed must draw the same noise,
+    one layer must draw new noise on each call, and gradients must reach
+    ``z_mean`` and ``z_log_var`` (the reparameterisation trick).
+    """
+    name = "Exercise 4 (a seeded Sampling layer)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your layer class and run the cell again.")
+    import keras
+    import tensorflow as tf
+
+    if not (isinstance(answer, type) and issubclass(answer, keras.layers.Layer)):
+        return CheckResult(name, "wrong", f"Expected a class that subclasses keras.layers.Layer, got {answer!r}.")
+    try:
+        first, twin = answer(seed=seed), answer(seed=seed)
+    except TypeError:
+        return CheckResult(name, "wrong", "The layer must take a `seed` argument: `def __init__(self, seed=None, "
+                                          "**kwargs)`, and pass **kwargs on to super().__init__.")
+    mean = np.array([1.0, -2.0], dtype="float32")
+    std = np.array([2.0, 0.5], dtype="float32")
+    z_mean = tf.Variable(np.tile(mean, (n, 1)))
+    z_log_var = tf.Variable(np.tile(2.0 * np.log(std), (n, 1)).astype("float32"))
+    try:
+        with tf.GradientTape() as tape:
+            z = first([z_mean, z_log_var])
+            total = tf.reduce_sum(tf.square(z))
+        gradients = tape.gradient(total, [z_mean, z_log_var])
+        again = first([z_mean, z_log_var])
+        twin_z = twin([z_mean, z_log_var])
+    except Exception as error:  # noqa: BLE001 - any error in the student's code is shown as a hint
+        return CheckResult(name, "wrong", f"Calling the layer on [z_mean, z_log_var] raised "
+                                          f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+    z = np.asarray(z)
+    if z.shape != (n, 2):
+        return CheckResult(name, "wrong", f"From z_mean and z_log_var of shape {(n, 2)} the layer returned shape "
+                                          f"{z.shape}; z has the shape of z_mean.")
+    got_mean, got_std = z.mean(axis=0), z.std(axis=0)
+    if not np.allclose(got_mean, mean, atol=0.06):
+        return CheckResult(name, "wrong", "The draws are not centred on z_mean: z = z_mean + (scale) * epsilon.")
+    if np.allclose(got_std, std ** 2, rtol=0.05):
+        return CheckResult(name, "wrong", "The spread is exp(z_log_var), the variance; scale epsilon by the "
+                                          "standard deviation.")
+    if np.allclose(got_std, np.exp(2.0 * np.log(std) / 4.0), rtol=0.05) or np.allclose(got_std, 1.0, rtol=0.05):
+        return CheckResult(name, "wrong", "The spread is wrong: the standard deviation is the square root of "
+                                          "exp(z_log_var).")
+    if not np.allclose(got_std, std, rtol=0.05):
+        return CheckResult(name, "wrong", "The draws do not have the posterior's standard deviation.")
+    if any(g is None or not np.any(np.asarray(g)) for g in gradients):
+        return CheckResult(name, "wrong", "No gradient reaches z_mean or z_log_var: compute z from them with "
+                                          "keras.ops, and draw only epsilon at random.")
+    if not np.array_equal(np.asarray(twin_z), z):
+        return CheckResult(name, "wrong", "Two layers made with the same seed drew different noise: draw epsilon "
+                                          "with keras.random.normal(..., seed=self.seed_generator), where "
+                                          "self.seed_generator = keras.random.SeedGenerator(seed) is made in "
+                                          "__init__.")
+    if np.array_equal(np.asarray(again), z):
+        return CheckResult(name, "wrong", "The layer drew the same noise on two calls: make the SeedGenerator once, "
+                                          "in __init__, not inside call.")
+    return CheckResult(name, "correct")

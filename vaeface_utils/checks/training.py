@@ -21,7 +21,8 @@ import numpy as np
 from .. import elbo as _elbo
 from ._core import CheckResult, check_close, is_placeholder
 
-__all__ = ["beta_effect", "bits_per_dim", "active_units", "ppca_noise_variance", "ACTIVE_THRESHOLD"]
+__all__ = ["beta_effect", "bits_per_dim", "active_units", "active_units_same", "ppca_noise_variance",
+           "fixed_variance_decoder", "ACTIVE_THRESHOLD"]
 
 #: A latent dimension is active when its posterior mean varies across images by more than this (variance).
 ACTIVE_THRESHOLD = 0.01
@@ -161,3 +162,56 @@ def _close(answer, value):
     except (TypeError, ValueError):
         return False
     return math.isfinite(got) and math.isclose(got, float(value), rel_tol=1e-4, abs_tol=1e-6)
+
+
+def active_units_same(answer, z_mean_train, z_mean_test, threshold=ACTIVE_THRESHOLD):
+    """Exercise 3, second part: is the count of active units the same on the training and the test faces?
+
+    ``answer`` is ``True`` (the same) or ``False``; the counts are computed here.
+    """
+    name = "Exercise 3 (the same count on test faces?)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with True or False and run the cell again.")
+    if not isinstance(answer, (bool, np.bool_)):
+        return CheckResult(name, "wrong", f"Answer True or False, not {answer!r}.")
+    counts = [int(np.sum(np.asarray(z, dtype=np.float64).var(axis=0) > threshold)) for z in (z_mean_train, z_mean_test)]
+    if bool(answer) == (counts[0] == counts[1]):
+        return CheckResult(name, "correct")
+    return CheckResult(name, "wrong", "Count the active units on the test faces too (vae.encode(x_test)) and compare.")
+
+
+def fixed_variance_decoder(answer, vae, x, log_var, seed=0):
+    """Exercise 5: the model's reconstruction loss with its decoder's learned variances replaced by one fixed one.
+
+    ``answer`` is a dict ``{"prediction": "higher" | "lower" | "same", "loss": float}``: the
+    prediction, made before running, of how ``-E_q[log p(x|z)]`` on ``x`` changes when the
+    trained ``vae``'s encoder and decoder are kept and its likelihood becomes a Gaussian with
+    the fixed log-variance ``log_var``, and the loss measured with ``elbo_terms(x, seed=seed)``.
+    """
+    from ..model import VAE
+
+    name = "Exercise 5 (a fixed-variance decoder)"
+    if is_placeholder(answer):
+        return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    if not isinstance(answer, dict) or set(answer) != {"prediction", "loss"}:
+        return CheckResult(name, "wrong", 'Answer a dict {"prediction": "higher" or "lower" or "same", "loss": a number}.')
+    fixed = VAE(image_shape=vae.image_shape, latent_dim=vae.latent_dim, likelihood="gaussian",
+                gaussian_log_var=float(log_var), filters=vae.filters, kernel_size=vae.kernel_size)
+    fixed.encoder.set_weights(vae.encoder.get_weights())
+    fixed.decoder.set_weights(vae.decoder.get_weights())
+    learned = -float(np.mean(vae.elbo_terms(x, seed=seed)["log_px_given_z"]))
+    expected = -float(np.mean(fixed.elbo_terms(x, seed=seed)["log_px_given_z"]))
+    if answer["prediction"] not in _CHOICES:
+        return CheckResult(name, "wrong", f"The prediction must be one of {_CHOICES}.")
+    loss = check_close(name, answer["loss"], expected, rtol=1e-4,
+                       hint="Build VAE(likelihood='gaussian', gaussian_log_var=...) with the same sizes, copy the "
+                            "encoder's and the decoder's weights, and take minus the mean of "
+                            "elbo_terms(x, seed=...)['log_px_given_z'].",
+                       mistakes=[(learned, "That is the loss of the model as trained, with its learned variances.")])
+    if not loss.passed:
+        return loss
+    truth = "higher" if expected > learned else "lower" if expected < learned else "same"
+    if answer["prediction"] != truth:
+        return CheckResult(name, "wrong", "The loss is right, but it contradicts your prediction: compare the two "
+                                          "numbers and think about what training chose the learned variances for.")
+    return CheckResult(name, "correct")
