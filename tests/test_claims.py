@@ -196,6 +196,73 @@ def test_the_vae_code_is_less_robust_to_perturbed_queries_than_eigenfaces(course
 # --------------------------------------------------------------------------- notebook 06
 
 
+
+def test_the_vae_repairs_covered_faces_about_as_well_as_ppca(course):
+    """05, *Repairing covered faces, measured*: the VAE fills a hole far better than the mean face, about as PPCA."""
+    from vaeface_utils import repair
+
+    x_train, x_val, x_test, vae = course["x_train"], course["x_val"], course["x_test"], course["vae"]
+    hidden_val, hidden_test = repair.hidden_squares(x_val, 8, seed=1), repair.hidden_squares(x_test, 8, seed=0)
+    fits = {q: elbo.ppca_fit(flat(x_train), q) for q in (8, 16, 32, 64)}
+    q = min(fits, key=lambda q: repair.hole_rmse(repair.repair_with_ppca(x_val, hidden_val, fits[q]), x_val,
+                                                 hidden_val).mean())
+    steps = min((0, 30, 100, 300), key=lambda s: repair.hole_rmse(repair.repair_with_vae(vae, x_val, hidden_val,
+                                                                                          steps=s), x_val,
+                                                                  hidden_val).mean())
+    errors = {name: repair.hole_rmse(images, x_test, hidden_test) for name, images in (
+        ("mean face", repair.repair_with_mean_face(x_test, hidden_test, x_train.mean(axis=0))),
+        ("PPCA", repair.repair_with_ppca(x_test, hidden_test, fits[q])),
+        ("VAE", repair.repair_with_vae(vae, x_test, hidden_test, steps=steps)))}
+    to_ppca = L.bootstrap_difference(errors["VAE"], errors["PPCA"], course["id_test"])
+    to_mean = L.bootstrap_difference(errors["VAE"], errors["mean face"], course["id_test"])
+    assert to_mean[2] < 0  # the VAE's hole error is below the mean face's, the interval below 0
+    assert abs(to_ppca[0]) < 0.2 * abs(to_mean[0])  # and within a fifth of that gain of PPCA's
+
+
+
+def test_free_bits_keep_units_that_a_large_beta_collapses(course):
+    """05, *Two remedies for collapse, measured*: at a collapsing beta, free bits keep more units active."""
+    import keras
+
+    from vaeface_utils import config, remedies
+    from vaeface_utils.model import VAE
+
+    def trained(model_class, **kwargs):
+        config.seed_everything(0)
+        model = model_class(image_shape=SIZE + (1,), **SMALL.replace(beta=256.0).vae_kwargs(), **kwargs)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=SMALL.learning_rate))
+        model.fit(course["x_train"], epochs=40, batch_size=SMALL.batch_size, verbose=0)
+        return L.active_units(model.encode(course["x_test"]), 0.01)
+
+    plain, free = trained(VAE), trained(remedies.FreeBitsVAE, free_bits=0.5)
+    assert plain < SMALL.latent_dim / 2  # the large beta collapses most units
+    assert free > plain + SMALL.latent_dim / 4  # free bits keep clearly more
+
+
+def test_augmentation_helps_the_vae_on_perturbed_queries(faces):
+    """05, *Does data augmentation help?*: with as many optimiser steps, augmented training faces make the VAE's
+    code more robust to perturbed queries."""
+    from vaeface_utils import augment
+
+    split = split_per_identity(faces.identity, n_train=5, n_val=1, seed=0)
+    augmented, augmented_split = augment.with_augmented_training(faces, split, 3, max_shift=1, max_degrees=5.0)
+    budget = SMALL.replace(epochs=40, patience=40)
+    plain = training.train_vae(faces.images[split.train], faces.images[split.val], budget.replace(epochs=160,
+                                                                                                 patience=160))[0]
+    with_copies = training.train_vae(augmented.images[augmented_split.train], faces.images[split.val], budget)[0]
+    gallery = np.concatenate([split.train, split.val])
+    x_gallery, id_gallery = faces.images[gallery], faces.identity[gallery]
+    x_test, id_test = faces.images[split.test], faces.identity[split.test]
+
+    def perturbed_correct(vae):
+        classifier = rec.make_classifier("1nn-euclidean").fit(vae.encode(x_gallery), id_gallery)
+        return np.mean([classifier.predict(vae.encode(L.perturb(x_test, kind, strength, seed=0).astype("float32")))
+                        == id_test for kind, strength in (("shift", 2), ("shift", 3), ("rotation", 10),
+                                                          ("rotation", 15))], axis=0)
+
+    mean, low, high = L.bootstrap_difference(perturbed_correct(with_copies), perturbed_correct(plain), id_test)
+    assert low > 0, (mean, low, high)
+
 @pytest.fixture(scope="module")
 def labelled_runs(faces, tmp_path_factory):
     """Notebook 06's plain VAE, conditional prior and supervised head, trained per split on two 5/5 splits."""

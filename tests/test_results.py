@@ -141,6 +141,15 @@ def test_record_05_keys_and_conclusions():
     assert r["train_minus_test_elbo_nats"] > 100
     # the ELBO ranks faces as the tighter bound does; its error is in the value
     assert r["elbo_iwae_rank_correlation"] > 0.9 and r["elbo_iwae_gap_nats"] > 10
+    # face repair: the VAE beats the mean face, and is about as good as PPCA (within a fifth of that gain)
+    assert r["repair_difference_vae_minus_mean_face_high"] < 0
+    assert abs(r["repair_difference_vae_minus_ppca"]) < 0.2 * abs(r["repair_difference_vae_minus_mean_face"])
+    assert r["repair_hole_rmse_ppca"] < r["repair_hole_rmse_mean_face"]
+    # augmentation: helps the VAE on perturbed queries (interval above 0), helps fisherfaces more
+    assert r["augmentation_vae_perturbed_difference_low"] > 0
+    assert r["augmentation_fisherfaces_perturbed_difference"] > r["augmentation_vae_perturbed_difference"]
+    # remedies at the largest beta: free bits keep every unit, warm-up keeps no more than no remedy
+    assert r["remedy_free_bits_active"] > r["remedy_none_active"] >= r["remedy_warm_up_active"]
 
 
 def test_record_06_keys_and_conclusions():

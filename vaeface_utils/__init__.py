@@ -12,8 +12,17 @@ data         the AT&T/ORL faces: loading, checks, per-person splits
 elbo         KL, log-likelihoods, the ELBO, the IWAE bound, bits/dim, PPCA
 model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
 training     the course's training settings, callbacks and trained-model cache
+amortisation optimising one face's posterior; importance weights under any Gaussian proposal
+aggregate    the aggregate posterior against the prior: the KL term's two parts
+remedies     KL warm-up and free bits, two remedies for posterior collapse
+augment      data augmentation: moved, turned and mirrored copies of training faces
+repair       filling a covered part of a face: mean face, PPCA, VAE
 recognition  features, identification and verification protocols, baselines
+protocol     choices made on validation, paired comparisons with intervals
+latent_features
+             per-split VAEs whose codes are features for recognition
 limitations  sharpness, perturbations, active units, membership inference
+results      the notebooks' results records
 labelled     VAEs trained on (images, people): their base class, grouped batches, cache
 conditional_prior, supervised_head, split_code
              three ways to make a VAE's code about identity (notebook 06)

@@ -30,6 +30,9 @@
 #   term and its KL term, in nats per image;
 # - what reconstructions, samples from the prior, interpolations and latent
 #   traversals show (and do not show);
+# - why samples from the prior look worse than reconstructions: the
+#   aggregate posterior against the prior, measured in nats;
+# - what a VAE with a two-dimensional code learns, drawn as a map of faces;
 # - how to estimate a held-out log-likelihood with the importance-weighted
 #   (IWAE) bound, and why it rises with the number of samples `K`;
 # - how to compare a VAE honestly with probabilistic PCA, whose
@@ -37,8 +40,9 @@
 # - what active latent units are and how the KL is shared among dimensions;
 # - why a baseline must be tuned on validation data just as the model is, and
 #   what an honest comparison then says;
-# - what the amortisation gap is, and how to measure it by optimising one
-#   face's posterior.
+# - what the amortisation gap is, how to measure it by optimising one
+#   face's posterior, and how it relates to the gap between the ELBO and the
+#   IWAE bound.
 #
 # **Prerequisites:** notebooks 00 (faces and split), 01 (the ELBO and the
 # IWAE bound) and 02 (the Keras VAE).
@@ -97,6 +101,9 @@ SIGMA2S = tuple(np.geomspace(1e-3, 3e-2, 16))  # PPCA noise variances tried, bes
 K_VAL = 20 if FAST else 100  # importance samples per validation face when choosing among VAE settings
 REFINE_STEPS = (10, 20) if FAST else (100, 300)  # gradient steps per face when optimising posteriors
 VARIANCE_SCALES = (1.0, 0.5, 0.71, 1.41, 2.0)  # factors on the VAE's decoder variance tried on validation
+MANIFOLD_EPOCHS = 20 if FAST else 150  # epochs of the VAE with a two-dimensional code
+MANIFOLD_GRID = 10  # codes per side of its decoded grid
+AGGREGATE_SAMPLES = 5000 if FAST else 20000  # Monte Carlo codes for the aggregate posterior's KL to the prior
 config.seed_everything(SEED)
 
 # %% [markdown]
@@ -312,6 +319,86 @@ plt.show()
 assert samples.shape == (20, 64, 64, 1) and samples.min() >= 0 and samples.max() <= 1
 
 # %% [markdown]
+# ### Why prior samples look worse than reconstructions: the aggregate posterior
+#
+# A reconstruction decodes a code the encoder made for a real face; a sample
+# decodes a code drawn from the prior. The codes of the 160 training faces
+# follow the *aggregate posterior*
+# $q(z) = \frac1N \sum_n q(z \mid x_n)$, a mixture of $N = 160$ Gaussians,
+# and the decoder was trained only on codes from it. Where $q(z)$ differs
+# from $p(z) = \mathcal N(0, I)$, prior samples land where the decoder has
+# seen no face. How much they differ can be measured in nats: the KL term of
+# the ELBO, averaged over the training faces, splits exactly into two parts
+# (Hoffman and Johnson 2016),
+#
+# $$\frac1N \sum_n \mathrm{KL}\big(q(z \mid x_n) \,\|\, p(z)\big)
+#   = I_q(n; z) + \mathrm{KL}\big(q(z) \,\|\, p(z)\big),$$
+#
+# the information the code carries about which face it came from, which is
+# at most $\log N$, plus the mismatch between the aggregate posterior and the
+# prior. The left side is in closed form; `aggregate.aggregate_posterior_kl`
+# estimates the two terms on the right by Monte Carlo, with $q(z)$'s density
+# computed exactly as a mixture. The cell checks that the two sides agree.
+
+# %% tags=["nbval-ignore-output"]
+from vaeface_utils import aggregate  # noqa: E402
+
+train_mean, train_log_var = vae.posterior(x_train)
+surgery = aggregate.aggregate_posterior_kl(train_mean, train_log_var, n_samples=AGGREGATE_SAMPLES, seed=SEED)
+print(f"average KL term over the {len(x_train)} training faces: {surgery.mean_kl:.1f} nats (closed form)")
+print(f"  = information about the face, I_q(n; z): {surgery.mutual_information:.2f} nats "
+      f"(at most log {len(x_train)} = {surgery.log_n:.2f})")
+print(f"  + mismatch KL(q(z) || p(z)): {surgery.kl_aggregate_prior:.1f} nats "
+      f"(Monte Carlo standard error {surgery.standard_error:.2f})")
+prior_codes = np.random.default_rng(SEED).standard_normal((2000, vae.latent_dim))
+rng = np.random.default_rng(SEED + 1)
+which = rng.integers(len(x_train), size=2000)  # a training face, then a code from its posterior
+aggregate_codes = train_mean[which] + np.exp(0.5 * train_log_var[which]) * rng.standard_normal(prior_codes.shape)
+log_q_of_prior_codes = aggregate.mixture_log_density(prior_codes, train_mean, train_log_var)
+log_q_of_own_codes = aggregate.mixture_log_density(aggregate_codes, train_mean, train_log_var)
+print(f"log q(z), the aggregate posterior's density, median over 2,000 codes: at prior samples "
+      f"{np.median(log_q_of_prior_codes):.0f}, at its own samples {np.median(log_q_of_own_codes):.0f}")
+
+# %%
+assert np.isclose(surgery.mean_kl, surgery.mutual_information + surgery.kl_aggregate_prior,
+                  atol=5 * surgery.sum_standard_error + 0.05)  # the identity, up to Monte Carlo error
+assert 0 <= surgery.mutual_information <= surgery.log_n + 1e-6
+assert surgery.kl_aggregate_prior >= surgery.mean_kl - surgery.log_n - 5 * surgery.standard_error
+assert np.median(log_q_of_prior_codes) < np.median(log_q_of_own_codes)  # prior samples fall where q(z) is thin
+
+# %% [markdown]
+# The information term can be at most $\log 160 \approx 5.1$ nats, so nearly
+# all of the KL term the model pays is the mismatch between $q(z)$ and the
+# prior: the aggregate posterior is far from $\mathcal N(0, I)$ in nats. With
+# only 160 faces this is partly unavoidable: a mixture of 160 narrow
+# posteriors cannot fill the prior, and the identity forces the mismatch to
+# be at least the average KL minus $\log 160$. Prior samples land in the
+# gaps between the training faces' codes, where the decoder has no face to
+# imitate. A
+# picture of the same thing, two coordinates at a time: the codes of the
+# training faces (posterior means) and codes drawn from the prior, projected
+# on the two directions along which the posterior means vary most.
+
+# %% tags=["nbval-ignore-output"]
+from sklearn.decomposition import PCA  # noqa: E402
+
+directions = PCA(n_components=2).fit(train_mean)
+fig, ax = plt.subplots(figsize=(6, 5))
+ax.scatter(*directions.transform(prior_codes[:500]).T, s=6, alpha=0.4, color="grey", label="500 codes from the prior")
+ax.scatter(*directions.transform(train_mean).T, s=10, c=faces.identity[split.train], cmap="tab20",
+           label=f"the {len(x_train)} training faces' posterior means (colour: person)")
+ax.set_xlabel("first principal direction of the posterior means (latent units)")
+ax.set_ylabel("second principal direction (latent units)")
+ax.set_title("Codes of real faces and codes from the prior\n(training split, all 40 people)")
+ax.legend(loc="lower right", fontsize=8)
+plt.show()
+
+# %% [markdown]
+# Notebook 05 (section 1) measures what this does to the pictures: faces
+# decoded from the prior are smoother than faces decoded from codes of the
+# aggregate posterior.
+
+# %% [markdown]
 # ## Interpolating between two people
 #
 # The straight line in latent space between the posterior means of a test
@@ -456,6 +543,65 @@ changed = np.flatnonzero(~np.isclose(explorer.code(), start))
 assert changed.tolist() == [top[0]] and bytes(explorer.image.value) != before
 explorer.sliders[0].value = float(start[top[0]])
 print("moved the first slider by +1.0: one dimension of the code changed, and the decoded face with it")
+
+# %% [markdown]
+# ## A VAE with a two-dimensional code: the whole latent space on one page
+#
+# With two latent dimensions instead of 32, the whole latent space fits in
+# one picture. The same settings as the course model except `latent_dim=2`,
+# trained for `MANIFOLD_EPOCHS` epochs (cached like the course model). On the
+# left, the decoder's means for a grid of codes placed at the prior's
+# quantiles from 5 % to 95 % in each coordinate, so that every cell of the
+# grid is equally probable under $\mathcal N(0, I)$; on the right, where the
+# encoder puts the 160 training faces.
+
+# %% tags=["nbval-ignore-output"]
+from scipy.stats import norm  # noqa: E402
+
+manifold_settings = settings.replace(latent_dim=2, epochs=MANIFOLD_EPOCHS, patience=MANIFOLD_EPOCHS)
+vae_2d = training.load_or_train_vae(manifold_settings, faces=faces, split=split).vae
+quantiles = norm.ppf(np.linspace(0.05, 0.95, MANIFOLD_GRID))
+grid_codes = np.array([[z1, z2] for z2 in quantiles[::-1] for z1 in quantiles])  # top row: the largest z2
+fig, axes = plt.subplots(1, 2, figsize=(13, 6.4), gridspec_kw={"width_ratios": [1.15, 1]})
+image_grid(vae_2d.decode(grid_codes), ax=axes[0], ncols=MANIFOLD_GRID, pad=1,
+           title=f"Decoded grid: z1 left to right, z2 bottom to top, {MANIFOLD_GRID} prior quantiles each\n"
+                 "(no real person)")
+codes_2d = vae_2d.encode(x_train)
+axes[1].scatter(*codes_2d.T, c=faces.identity[split.train], cmap="tab20", s=14)
+axes[1].set_xlabel("z1 (posterior mean)")
+axes[1].set_ylabel("z2 (posterior mean)")
+axes[1].set_title("The 160 training faces' codes (colour: person; training split, all 40 people)")
+edge = quantiles[-1]
+axes[1].add_patch(plt.Rectangle((-edge, -edge), 2 * edge, 2 * edge, fill=False, linestyle="--", color="grey"))
+axes[1].text(-edge, edge * 1.04, "the grid on the left", color="grey", fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% tags=["nbval-ignore-output"]
+from IPython.display import Markdown, display  # noqa: E402
+
+elbo_2d = float(vae_2d.elbo_terms(x_val, seed=SEED)["elbo"].mean())
+elbo_32 = float(vae.elbo_terms(x_val, seed=SEED)["elbo"].mean())
+people_2d = faces.identity[split.train]
+distances_2d = np.linalg.norm(codes_2d[:, None] - codes_2d[None], axis=-1) + np.diag(np.full(len(codes_2d), np.inf))
+same_person_2d = float(np.mean(people_2d[distances_2d.argmin(axis=1)] == people_2d))
+chance_2d = (N_TRAIN - N_VAL - 1) / (len(x_train) - 1)  # another of the person's 3 other training faces, at random
+grid_faces = vae_2d.decode(grid_codes).reshape(MANIFOLD_GRID, MANIFOLD_GRID, -1)
+neighbour_rmse = float(np.sqrt(np.mean((grid_faces[:, 1:] - grid_faces[:, :-1]) ** 2)))  # left-right neighbours
+pair_rmse = float(np.sqrt(np.mean((x_train[:80] - x_train[80:]) ** 2)))  # two training faces, mostly two people
+display(Markdown(
+    f"Two numbers per face hold much less of these faces: on the 40 validation faces the 2-D model's ELBO is "
+    f"{elbo_2d:.0f} nats per face, {elbo_32 - elbo_2d:.0f} below the course model's ({elbo_32:.0f}). Yet the map "
+    f"groups people: the nearest other training code belongs to the same person for {same_person_2d:.0%} of "
+    f"the training faces (at random: {chance_2d:.1%}). Moving across the grid changes the faces smoothly: "
+    f"neighbouring cells differ by a root mean squared {neighbour_rmse:.3f} per pixel, two training faces by "
+    f"{pair_rmse:.3f}."))
+
+# %%
+assert FAST or elbo_2d < elbo_32  # two dimensions hold less of the faces than 32
+assert FAST or same_person_2d > 5 * chance_2d  # people group in the 2-D map
+assert neighbour_rmse < pair_rmse  # neighbouring codes, similar faces
+assert vae_2d.latent_dim == 2 and codes_2d.shape == (len(x_train), 2)
 
 # %% [markdown]
 # ## Held-out log-likelihood: the ELBO and the IWAE bound
@@ -789,6 +935,27 @@ assert refined_iwae >= refined.refined_elbo.mean() - 1.0  # an IWAE bound is no 
 assert FAST or refined_by_steps[steps_long].gap.mean() >= refined_by_steps[steps_short].gap.mean() - 1.0
 
 # %% [markdown]
+# How the amortisation gap relates to the ELBO-IWAE gap (measured above, and
+# again in notebook 05, section 3): the distance from the encoder's ELBO to
+# $\log p(x)$ splits into the **amortisation gap** (the encoder's ELBO against
+# the best ELBO for that face in the Gaussian family) and the **approximation
+# gap** (that best ELBO against $\log p(x)$: a diagonal Gaussian cannot match
+# the true posterior) (Cremer et al. 2018). Every IWAE bound lies between the
+# ELBO and $\log p(x)$, so the best bound we have, minus the encoder's ELBO, is
+# a lower bound on the whole distance. On the same 40 faces:
+
+# %% tags=["nbval-ignore-output"]
+encoder_elbo_40 = float(refined.encoder_elbo.mean())
+iwae_gap_40 = float(best_iwae_all[subset].mean()) - encoder_elbo_40
+distance_at_least = max(refined_iwae, float(best_iwae_all[subset].mean())) - encoder_elbo_40
+print(f"IWAE (K = {K_ALL}, the encoder's proposal) minus the encoder's ELBO: {iwae_gap_40:.1f} nats per face")
+print(f"log p(x) minus the encoder's ELBO is at least {distance_at_least:.1f} nats per face (the best bound we have); "
+      f"the amortisation gap, at least {amortisation_gap:.1f}, is {amortisation_gap / distance_at_least:.0%} of it")
+
+# %%
+assert amortisation_gap <= distance_at_least + 1.0  # optimised ELBO <= optimised IWAE <= the best bound
+
+# %% [markdown]
 # ### The verdict
 #
 # The best VAE against the best PPCA, each chosen on the validation faces,
@@ -959,6 +1126,10 @@ print("loaded from the cache:", again.from_cache, "| same encodings:",
 # - Tipping, M. E. and Bishop, C. M. Probabilistic principal component
 #   analysis. Journal of the Royal Statistical Society, Series B 61(3), 1999.
 #   Probabilistic PCA, the baseline with an exact log-likelihood.
+# - Hoffman, M. D. and Johnson, M. J. ELBO surgery: yet another way to carve
+#   up the variational evidence lower bound. NIPS 2016 Workshop on Advances
+#   in Approximate Bayesian Inference. The KL term split into information
+#   and the aggregate posterior's mismatch with the prior.
 # - Cremer, C., Li, X. and Duvenaud, D. Inference suboptimality in variational
 #   autoencoders. ICML 2018. The amortisation gap, measured by optimising each
 #   face's posterior.

@@ -755,6 +755,13 @@ assert np.isclose(np.mean(match_id == query_id), rec.identification_accuracy(
 # the directions of largest pixel variance), which is why the two end up
 # close; fisherfaces, and LDA on top of the VAE's code, use the identities.
 #
+# Where identity could come from is the VAE itself, told who is in each
+# picture: a *conditional* VAE (Sohn et al. 2015) or a *semi-supervised* one
+# (Kingma et al. 2014) puts the label into the model, and a VAE with a
+# grouped code (Bouchacourt et al. 2018) shares one part of the code among a
+# person's pictures. Notebook 06 builds three such models and measures them
+# against the same baselines.
+#
 # A sampled $z$ adds the posterior's noise to every code. How much, compared
 # with how far apart the codes of different faces are:
 
@@ -919,6 +926,15 @@ print(format_record(record))
 # - van der Maaten, L. and Hinton, G. Visualizing data using t-SNE. Journal of
 #   Machine Learning Research 9, 2008. The 2-D maps of the codes and of the
 #   eigenface coordinates.
+# - Sohn, K., Lee, H. and Yan, X. Learning structured output representation
+#   using deep conditional generative models. NIPS 2015. Conditional VAEs,
+#   named as the route to an identity code.
+# - Kingma, D. P., Mohamed, S., Rezende, D. J. and Welling, M. Semi-supervised
+#   learning with deep generative models. NIPS 2014. Semi-supervised VAEs,
+#   the same route.
+# - Bouchacourt, D., Tomioka, R. and Nowozin, S. Multi-level variational
+#   autoencoder: learning disentangled representations from grouped
+#   observations. AAAI 2018. A code shared among a person's pictures.
 
 # %% [markdown]
 # ## Exercises

@@ -161,7 +161,7 @@ def shift_direction(answer, accuracy_right, x_gallery, id_gallery, x_test, id_te
     name = "Exercise 3 (down or right?)"
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
-    if answer not in ("worse", "better", "same"):
+    if not isinstance(answer, str) or answer not in ("worse", "better", "same"):
         return CheckResult(name, "wrong", 'Answer "worse", "better" or "same".')
     eigenfaces = Eigenfaces(n_components).fit(x_gallery if x_fit is None else x_fit)
     down = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,

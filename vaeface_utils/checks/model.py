@@ -117,6 +117,9 @@ def sampling_layer(answer, seed=0, n=20000):
     except TypeError:
         return CheckResult(name, "wrong", "The layer must take a `seed` argument: `def __init__(self, seed=None, "
                                           "**kwargs)`, and pass **kwargs on to super().__init__.")
+    except Exception as error:  # noqa: BLE001 - any error in the student's __init__ is shown as a hint
+        return CheckResult(name, "wrong", f"Making the layer with seed={seed} raised {type(error).__name__}: "
+                                          f"{str(error).splitlines()[0][:200] if str(error) else ''}")
     mean = np.array([1.0, -2.0], dtype="float32")
     std = np.array([2.0, 0.5], dtype="float32")
     z_mean = tf.Variable(np.tile(mean, (n, 1)))

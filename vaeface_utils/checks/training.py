@@ -193,6 +193,9 @@ def fixed_variance_decoder(answer, vae, x, log_var, seed=0):
     name = "Exercise 5 (a fixed-variance decoder)"
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
+    if getattr(vae, "likelihood", None) != "gaussian":
+        raise ValueError("fixed_variance_decoder compares Gaussian decoders; pass the course's trained VAE "
+                         "(likelihood='gaussian').")
     if not isinstance(answer, dict) or set(answer) != {"prediction", "loss"}:
         return CheckResult(name, "wrong", 'Answer a dict {"prediction": "higher" or "lower" or "same", "loss": a number}.')
     fixed = VAE(image_shape=vae.image_shape, latent_dim=vae.latent_dim, likelihood="gaussian",
