@@ -551,21 +551,23 @@ def test_seed_none_draws_fresh_noise_that_seed_everything_does_not_fix(x):
     assert np.array_equal(vae.generate(2, seed=5), vae.generate(2, seed=5))
 
 
-def _sampling_class(scale="std", seeded=True, generator_in_call=False):
-    """A Sampling layer, right or with one of the mistakes the check names."""
+def _sampling_class(scale="std", seeded=True, generator_in_call=False, samples_first=True):
+    """A Sampling layer with n_samples codes per face, right or with one of the mistakes the check names."""
 
     class Layer(keras.layers.Layer):
-        def __init__(self, seed=None, **kwargs):
+        def __init__(self, n_samples=1, seed=None, **kwargs):
             super().__init__(**kwargs)
-            self.seed = seed
+            self.n_samples, self.seed = n_samples, seed
             self.seed_generator = keras.random.SeedGenerator(seed if seeded else None)
 
         def call(self, inputs):
             z_mean, z_log_var = inputs
             generator = keras.random.SeedGenerator(self.seed) if generator_in_call else self.seed_generator
-            epsilon = keras.random.normal(keras.ops.shape(z_mean), seed=generator)
+            shape = (self.n_samples,) + tuple(keras.ops.shape(z_mean))
+            epsilon = keras.random.normal(shape, seed=generator)
             sigma = {"std": keras.ops.exp(0.5 * z_log_var), "var": keras.ops.exp(z_log_var), "one": 1.0}[scale]
-            return z_mean + sigma * epsilon
+            z = z_mean + sigma * epsilon
+            return z if samples_first else keras.ops.transpose(z, (1, 0, 2))
 
     return Layer
 
@@ -577,6 +579,7 @@ def test_check_sampling_layer_runs_the_layer_and_names_the_mistake():
     assert check.sampling_layer(_sampling_class()).passed
     assert "variance" in repr(check.sampling_layer(_sampling_class(scale="var")))
     assert "spread is wrong" in repr(check.sampling_layer(_sampling_class(scale="one")))
-    assert "same seed drew different noise" in repr(check.sampling_layer(_sampling_class(seeded=False)))
-    assert "in __init__, not inside call" in repr(check.sampling_layer(_sampling_class(generator_in_call=True)))
+    assert "same seed drew different codes" in repr(check.sampling_layer(_sampling_class(seeded=False)))
+    assert "keep its state" in repr(check.sampling_layer(_sampling_class(generator_in_call=True)))
+    assert "samples first" in repr(check.sampling_layer(_sampling_class(samples_first=False)))
     assert "subclasses keras.layers.Layer" in repr(check.sampling_layer(lambda inputs: inputs[0]))

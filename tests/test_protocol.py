@@ -85,3 +85,12 @@ def test_holm_adjusts_in_step_down_order():
     assert protocol.holm({"a": 0.01, "b": 0.04, "c": 0.03}) == {"a": 0.03, "b": 0.06, "c": 0.06}
     assert protocol.holm({"x": 0.5}) == {"x": 0.5}
     assert protocol.holm({"a": 0.4, "b": 0.5}) == {"a": 0.8, "b": 0.8}
+
+
+def test_interval_verdict_reads_where_the_interval_lies():
+    from vaeface_utils.protocol import interval_verdict
+
+    words = dict(below="b", above="a", neither="n")
+    assert [interval_verdict(i, **words) for i in ((-2, -3, -1), (2, 1, 3), (0, -1, 1), (0, 0, 1))] == list("bann")
+    with pytest.raises(ValueError, match="low end"):
+        interval_verdict((0, 1, -1), **words)

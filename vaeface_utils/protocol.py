@@ -20,7 +20,8 @@ import numpy as np
 
 from . import recognition as rec
 
-__all__ = ["ValidationChoice", "choose_on_validation", "PairedDifference", "paired_difference", "holm"]
+__all__ = ["ValidationChoice", "choose_on_validation", "PairedDifference", "paired_difference", "holm",
+           "interval_verdict"]
 
 
 @dataclass(frozen=True)
@@ -210,3 +211,26 @@ def holm(p_values: dict) -> dict:
         running = max(running, min(1.0, (len(keys) - rank) * p_values[key]))
         adjusted[key] = round(running, 12)
     return {key: adjusted[key] for key in p_values}
+
+
+def interval_verdict(interval, *, below, above, neither):
+    """Words for a difference by where its interval lies: ``below`` 0, ``above`` 0, or ``neither`` (it holds 0).
+
+    Parameters
+    ----------
+    interval : (mean, low, high)
+        A difference and its interval, e.g. from
+        :func:`vaeface_utils.limitations.bootstrap_difference`.
+    below, above, neither : str
+        What to say when ``high < 0``, when ``low > 0``, and otherwise.
+
+    Examples
+    --------
+    >>> interval_verdict((0.2, 0.1, 0.3), below="worse", above="better", neither="no difference shown")
+    'better'
+    """
+    _, low, high = interval
+    if low > high:
+        raise ValueError(f"The interval's low end {low} is above its high end {high}.")
+    return below if high < 0 else above if low > 0 else neither
+

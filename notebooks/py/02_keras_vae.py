@@ -486,8 +486,8 @@ assert np.array_equal(keras_noise, keras_after_extra)
 #    averaged over the batch. The decoder is Bernoulli by default (one logit
 #    per pixel), or Gaussian with `likelihood="gaussian"`: by default a
 #    learned scalar variance shared by all pixels; one learned log-variance
-#    per pixel with `gaussian_log_var="learned-per-pixel"` (which notebook 03
-#    uses); or a fixed one with `gaussian_log_var=<float>`. A weight `beta`
+#    per pixel with `gaussian_log_var="learned-per-pixel"`; or a fixed one
+#    with `gaussian_log_var=<float>` (notebook 03 trains the scalar one). A weight `beta`
 #    on the KL (default 1) is there for later notebooks. Three metrics are
 #    tracked: `loss`, `reconstruction_loss` (`-E[log p(x|z)]`) and `kl`.
 #
@@ -660,6 +660,25 @@ for key in ("loss", "reconstruction_loss", "kl"):
     print(f"{key:>20}: one-page {one_page_loss[key]:9.3f}, package {package_loss[key]:9.3f} per image")
     assert np.isclose(one_page_loss[key], package_loss[key], rtol=1e-5), key
 assert np.array_equal(vae.predict(x_val, verbose=0), one_page.predict(x_val, verbose=0))
+
+# %% [markdown]
+# And one training step: from the same weights, the same noise and a fresh
+# Adam optimiser each, one `train_step` on the same batch of training faces
+# moves both models' weights to the same place.
+
+# %%
+for model in (one_page, vae):
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))  # fresh optimiser state
+vae.encoder.set_weights(one_page.encoder.get_weights())
+vae.decoder.set_weights(one_page.decoder.get_weights())
+vae.sampling.seed_generator.state.assign(one_page.sampling.seed_generator.state.numpy())
+batch = x_train[:BATCH_SIZE]
+step_losses = [float(model.train_on_batch(batch, return_dict=True)["loss"]) for model in (one_page, vae)]
+weight_gap = max(float(np.max(np.abs(a - b))) for a, b in zip(
+    one_page.encoder.get_weights() + one_page.decoder.get_weights(), vae.encoder.get_weights() + vae.decoder.get_weights()))
+print(f"one step on {len(batch)} training faces: loss {step_losses[0]:.3f} (one-page), {step_losses[1]:.3f} (package); "
+      f"largest difference between the updated weights {weight_gap:.1e}")
+assert np.isclose(*step_losses, rtol=1e-5) and weight_gap < 1e-5
 
 # %% [markdown]
 # The package's class adds nothing to the maths; it adds what a course needs
@@ -993,41 +1012,37 @@ answer_uniform_nats = 64 * 64 * np.log(2)
 check.uniform_decoder_nats(answer_uniform_nats, n_pixels=64 * 64)
 
 # %% [markdown]
-# **Exercise 4: write the `Sampling` layer yourself.** Without looking back
-# at the one-page model, write a Keras layer `MySampling` that
+# **Exercise 4: a `Sampling` layer that draws several codes per face.**
+# The IWAE bound (notebook 01, section 9) needs $K$ codes per face, not one.
+# Write a Keras layer `MySampling` that
 #
-# - takes `seed=None` (and `**kwargs`, passed on to `super().__init__`);
-# - is called on a list `[z_mean, z_log_var]` and returns
-#   $z = \mu + \sigma \odot \varepsilon$, with $\varepsilon \sim \mathcal N(0, I)$
-#   and $\sigma$ computed from `z_log_var`;
-# - draws $\varepsilon$ with `keras.random.normal` from a
-#   `keras.random.SeedGenerator` of its own, so that two layers with the same
-#   seed draw the same noise and one layer draws new noise on every call.
+# - takes `n_samples=1` and `seed=None` (and `**kwargs`, passed on to
+#   `super().__init__`);
+# - is called on a list `[z_mean, z_log_var]`, each of shape
+#   `(batch, latent_dim)`, and returns `n_samples` codes per face, shape
+#   `(n_samples, batch, latent_dim)`, each drawn by the reparameterisation
+#   trick;
+# - draws its noise with `keras.random.normal` from a generator of its own,
+#   so that two layers made with the same seed draw the same codes, one layer
+#   draws new codes on every call, and gradients reach `z_mean` and
+#   `z_log_var`.
 #
-# Start from
-#
-# ```python
-# class MySampling(layers.Layer):
-#     def __init__(self, seed=None, **kwargs):
-#         ...
-#     def call(self, inputs):
-#         ...
-# ```
-#
-# The check runs your layer: the mean and spread of its draws, its seed, and
-# whether gradients reach `z_mean` and `z_log_var`.
+# The check runs your layer: the shape of its output, the mean and spread of
+# its codes, its seed, and its gradients.
 
 # %%
 MySampling = None  # replace None with your class
 # solution
 class MySampling(layers.Layer):
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, n_samples=1, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.n_samples = n_samples
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
         z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        shape = (self.n_samples,) + tuple(ops.shape(z_mean))
+        epsilon = keras.random.normal(shape, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 # %%

@@ -51,7 +51,7 @@
 # (training five VAEs takes most of it; a second run loads them from the
 # cache), about a minute in the fast mode.
 #
-# **Reading time:** about 35 minutes, with the code.
+# **Reading time:** about 40 minutes, with the code.
 
 # %% [markdown] tags=["launch", "remove-cell"]
 # [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/vaeface/vaeface/blob/main/exercises/03_training_on_faces.ipynb)
@@ -338,7 +338,10 @@ assert samples.shape == (20, 64, 64, 1) and samples.min() >= 0 and samples.max()
 # at most $\log N$, plus the mismatch between the aggregate posterior and the
 # prior. The left side is in closed form; `aggregate.aggregate_posterior_kl`
 # estimates the two terms on the right by Monte Carlo, with $q(z)$'s density
-# computed exactly as a mixture. The cell checks that the two sides agree.
+# computed exactly as a mixture. The cell checks that the two sides agree;
+# sample by sample, $\log q(z)$ cancels from the sum, so this checks the
+# sampling and the closed-form KL (the mixture density itself is checked
+# against SciPy in `tests/test_aggregate.py`).
 
 # %% tags=["nbval-ignore-output"]
 from vaeface_utils import aggregate  # noqa: E402
@@ -363,12 +366,15 @@ print(f"log q(z), the aggregate posterior's density, median over 2,000 codes: at
 assert np.isclose(surgery.mean_kl, surgery.mutual_information + surgery.kl_aggregate_prior,
                   atol=5 * surgery.sum_standard_error + 0.05)  # the identity, up to Monte Carlo error
 assert 0 <= surgery.mutual_information <= surgery.log_n + 1e-6
+assert FAST or surgery.kl_aggregate_prior > 0.8 * surgery.mean_kl  # most of the KL term is the mismatch
 assert surgery.kl_aggregate_prior >= surgery.mean_kl - surgery.log_n - 5 * surgery.standard_error
 assert np.median(log_q_of_prior_codes) < np.median(log_q_of_own_codes)  # prior samples fall where q(z) is thin
 
 # %% [markdown]
-# The information term can be at most $\log 160 \approx 5.1$ nats, so nearly
-# all of the KL term the model pays is the mismatch between $q(z)$ and the
+# The information term is at its ceiling, $\log 160 \approx 5.1$ nats: the
+# posteriors of different faces barely overlap, so a code tells which
+# training face it came from. Being at most that, it leaves nearly
+# all of the KL term the model pays to the mismatch between $q(z)$ and the
 # prior: the aggregate posterior is far from $\mathcal N(0, I)$ in nats. With
 # only 160 faces this is partly unavoidable: a mixture of 160 narrow
 # posteriors cannot fill the prior, and the identity forces the mismatch to
@@ -545,15 +551,17 @@ explorer.sliders[0].value = float(start[top[0]])
 print("moved the first slider by +1.0: one dimension of the code changed, and the decoded face with it")
 
 # %% [markdown]
-# ## A VAE with a two-dimensional code: the whole latent space on one page
+# ## A VAE with a two-dimensional code: its latent space on one page
 #
-# With two latent dimensions instead of 32, the whole latent space fits in
-# one picture. The same settings as the course model except `latent_dim=2`,
-# trained for `MANIFOLD_EPOCHS` epochs (cached like the course model). On the
-# left, the decoder's means for a grid of codes placed at the prior's
-# quantiles from 5 % to 95 % in each coordinate, so that every cell of the
-# grid is equally probable under $\mathcal N(0, I)$; on the right, where the
-# encoder puts the 160 training faces.
+# With two latent dimensions instead of 32, the latent space fits in one
+# picture. The same settings as the course model except `latent_dim=2` and a
+# fixed budget of `MANIFOLD_EPOCHS` epochs (no early stop; the epoch with the
+# best validation loss is kept, as always; cached like the course model). On
+# the left, the decoder's means for a grid of codes placed at the prior's
+# quantiles from 5 % to 95 % in each coordinate (the middle 90 % of the prior
+# in each), so that every cell of the grid is equally probable under
+# $\mathcal N(0, I)$; on the right, where the encoder puts the 160 training
+# faces.
 
 # %% tags=["nbval-ignore-output"]
 from scipy.stats import norm  # noqa: E402
@@ -940,27 +948,43 @@ assert FAST or refined_by_steps[steps_long].gap.mean() >= refined_by_steps[steps
 # $\log p(x)$ splits into the **amortisation gap** (the encoder's ELBO against
 # the best ELBO for that face in the Gaussian family) and the **approximation
 # gap** (that best ELBO against $\log p(x)$: a diagonal Gaussian cannot match
-# the true posterior) (Cremer et al. 2018). Every IWAE bound lies between the
-# ELBO and $\log p(x)$, so the best bound we have, minus the encoder's ELBO, is
-# a lower bound on the whole distance. On the same 40 faces:
+# the true posterior) (Cremer et al. 2018). Every IWAE bound lies between an
+# ELBO and $\log p(x)$. So, on the same 40 faces and with the same estimates
+# as the table above: the IWAE bound with the encoder's proposal says how far
+# $\log p(x)$ is at least above the encoder's ELBO; the optimised posterior's
+# ELBO gives the amortisation gap; and what the IWAE bound with the optimised
+# proposal adds on top of the optimised ELBO is a lower bound on the
+# approximation gap.
 
 # %% tags=["nbval-ignore-output"]
 encoder_elbo_40 = float(refined.encoder_elbo.mean())
 iwae_gap_40 = float(best_iwae_all[subset].mean()) - encoder_elbo_40
-distance_at_least = max(refined_iwae, float(best_iwae_all[subset].mean())) - encoder_elbo_40
-print(f"IWAE (K = {K_ALL}, the encoder's proposal) minus the encoder's ELBO: {iwae_gap_40:.1f} nats per face")
-print(f"log p(x) minus the encoder's ELBO is at least {distance_at_least:.1f} nats per face (the best bound we have); "
-      f"the amortisation gap, at least {amortisation_gap:.1f}, is {amortisation_gap / distance_at_least:.0%} of it")
+approximation_at_least = refined_iwae - float(refined.refined_elbo.mean())
+print(f"the encoder's ELBO, as refine_posterior estimates it: {encoder_elbo_40:.1f} nats per face")
+print(f"IWAE (K = {K_ALL}, the encoder's proposal) minus it: {iwae_gap_40:.1f}: log p(x) is at least this far above")
+print(f"amortisation gap: at least {amortisation_gap:.1f}; approximation gap: at least {approximation_at_least:.1f} "
+      f"(IWAE with the optimised proposal minus the optimised ELBO)")
 
 # %%
-assert amortisation_gap <= distance_at_least + 1.0  # optimised ELBO <= optimised IWAE <= the best bound
+assert approximation_at_least >= -1.0  # an IWAE bound is no lower than the ELBO of its proposal
+
+# %% [markdown]
+# The two lower bounds say that much of the encoder's distance to
+# $\log p(x)$ is amortisation: a better encoder, or per-face optimisation,
+# would win most of what the IWAE bound shows. How large the approximation
+# gap really is, these bounds cannot say: each is only "at least". (The gap
+# is measured for the chosen VAE with its chosen decoder variance, a setting
+# its encoder was not trained with, which may widen it.)
 
 # %% [markdown]
 # ### The verdict
 #
 # The best VAE against the best PPCA, each chosen on the validation faces,
-# on the test faces, touched once here. For the VAE we can only compute
-# lower bounds on $\log p(x)$; for PPCA, $\log p(x)$ itself.
+# on the test faces. (The test faces were used once before, above, to compare
+# the course VAE with the validated PPCA; that comparison is what prompted
+# the search, whose choices were made on the validation faces only.) For the
+# VAE we can only compute lower bounds on $\log p(x)$; for PPCA,
+# $\log p(x)$ itself.
 
 # %% tags=["nbval-ignore-output"]
 from scipy import stats  # noqa: E402
@@ -1252,13 +1276,14 @@ check.ppca_noise_variance(answer, flat_train, flat_val, 32, SIGMA2S)
 
 # %% [markdown]
 # **Exercise 5: change the decoder's likelihood.** The course model's decoder
-# learned one noise variance per pixel. Keep its encoder and decoder, and
-# replace the learned variances by one fixed variance for every pixel,
+# learned one noise variance, shared by all pixels. Keep its encoder and
+# decoder, and replace the learned variance by a fixed one,
 # $\sigma^2 = 0.01$: build
 # `VAE(likelihood="gaussian", gaussian_log_var=np.log(0.01), ...)` with the
 # same `image_shape`, `latent_dim`, `filters` and `kernel_size` as `vae`,
 # and copy the weights with `new.encoder.set_weights(vae.encoder.get_weights())`
-# (and the same for the decoder). **First predict**: is the reconstruction
+# (and the same for the decoder). **First predict**, after looking at the
+# learned variance `float(np.exp(vae.x_log_var.numpy()))`: is the reconstruction
 # loss $-\mathbb E_q[\log p(x \mid z)]$ on the validation faces `"higher"`,
 # `"lower"` or the `"same"` with the fixed variance? Then measure it, as
 # minus the mean of `new.elbo_terms(x_val, seed=SEED)["log_px_given_z"]`.

@@ -48,7 +48,7 @@
 # about a minute once they are in the cache; about a minute in the fast
 # mode.
 #
-# **Reading time:** about 60 minutes, with the code
+# **Reading time:** about 80 minutes, with the code
 # (two sittings read well: sections 1 to 4, then 5 to 8).
 
 # %% [markdown] tags=["launch", "remove-cell"]
@@ -94,11 +94,13 @@ BETAS = (1.0, 1024.0) if FAST else (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  
 LATENT_DIMS = (32, 64) if FAST else (8, 32, 64)  # latent sizes to sweep (at beta = 1)
 K_MAX = 8 if FAST else 64  # importance samples per test face for the IWAE bound
 ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
-FREE_BITS = 0.5  # nats per latent dimension below which Exercise 4's free bits charge nothing
+FREE_BITS = 0.5  # nats per latent dimension below which free bits charge nothing (section 2)
+EXERCISE_FREE_BITS = 0.1  # the smaller floor of Exercise 4
 WARMUP_EPOCHS = SWEEP_EPOCHS // 2  # epochs over which KL warm-up raises the KL weight from 0 to 1
 AUGMENT_COPIES, AUGMENT_SHIFT, AUGMENT_DEGREES = 3, 2, 5.0  # copies per training face, pixels, degrees
 REPAIR_SIZE = 16  # side of the square hidden in each face for the repair test, pixels
-REPAIR_PPCA_SIZES = (8, 16, 32, 64, 128)  # PPCA latent sizes tried on validation for repair
+REPAIR_PPCA_SIZES = (8, 16, 32, 64, 96, 128, 150)  # PPCA latent sizes tried for repair (158 at most)
+REPAIR_SIGMA2S = tuple(1e-3 * 10 ** (i / 4) for i in range(13))  # PPCA noise variances (1e-3 to 1) tried for repair
 REPAIR_STEPS = (0, 30) if FAST else (0, 30, 100, 300, 1000)  # Adam steps on the VAE's code, tried on validation
 PCA_SIZES = (10, 20, 30, 40, 50, 60, 80, 100, 120)  # eigenfaces' and fisherfaces' PCA sizes tried on validation
 TIMING_REPEATS = 5  # timed fits per method, after one warm-up fit; the median is reported
@@ -452,7 +454,8 @@ display(Markdown(
 
 # %%
 def sweep_model(**changes):
-    """A model of the sweeps: the course settings with `changes`, SWEEP_EPOCHS epochs, no early stop."""
+    """A model of the sweeps: the course settings with `changes`, SWEEP_EPOCHS epochs (no early stop; the epoch
+    with the best validation loss is kept)."""
     return training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS, **changes),
                                       faces=faces, split=split)
 
@@ -735,21 +738,23 @@ for name, model in remedy_models.items():
 assert all(np.isclose(r["elbo"], float(np.mean(m.elbo_terms(x_test, seed=SEED)["elbo"])))
            for r, m in zip(remedy_results.values(), remedy_models.values()))  # the ELBO of beta = 1, as reported
 free_bits_name = f"free bits ({FREE_BITS} nats)"
-assert FAST or remedy_results[free_bits_name]["active"] > remedy_results["no remedy"]["active"]
+assert FAST or remedy_results[free_bits_name]["active"] > remedy_results["no remedy"]["active"] + LATENT / 4
+assert FAST or remedy_results[free_bits_name]["kl"] > 10 * remedy_results["no remedy"]["kl"]
 
 # %% tags=["nbval-ignore-output"]
 plain_, warm_, free_ = remedy_results.values()
+sweep_active = by_beta[max(BETAS)]["active"]
 display(Markdown(
-    f"At $\\beta$ = {max(BETAS):g}, without a remedy {plain_['active']} of {LATENT} units are active; with warm-up "
-    f"{warm_['active']}; with free bits {free_['active']}. The ELBO per test face: {plain_['elbo']:.0f}, "
-    f"{warm_['elbo']:.0f} and {free_['elbo']:.0f} nats. "
-    + ("Warm-up keeps no more units than no remedy: it changes only the first "
-       f"{WARMUP_EPOCHS} epochs, and once the full weight is charged the same objective pulls the code back "
-       "towards the prior. " if warm_["active"] <= plain_["active"] else
-       f"Warm-up keeps {warm_['active'] - plain_['active']} more units than no remedy, although after "
-       f"{WARMUP_EPOCHS} epochs it trains on the same objective. ")
-    + "Free bits change the objective itself, for every epoch: a dimension's first nats are free. Neither "
-    "makes a large $\\beta$ a good model of faces; they change what a collapsed code costs."))
+    f"At $\\beta$ = {max(BETAS):g} the KL per test face is {plain_['kl']:.2f} nats without a remedy, "
+    f"{warm_['kl']:.2f} with warm-up and {free_['kl']:.2f} with free bits; the ELBO {plain_['elbo']:.0f}, "
+    f"{warm_['elbo']:.0f} and {free_['elbo']:.0f} nats. With a KL this small, counting \"active\" units says "
+    f"little: {plain_['active']} without a remedy, {warm_['active']} with warm-up, {free_['active']} with free "
+    f"bits (the sweep's model at the same $\\beta$, trained slightly differently: {sweep_active}). "
+    + ("Warm-up is no better than no remedy here: after its first epochs it trains on the same objective. "
+       if warm_["kl"] <= 1.5 * plain_["kl"] + 0.1 else
+       "Warm-up keeps more KL than no remedy here. ")
+    + "Free bits change the objective itself, for every epoch: a dimension's first nats are free, and the "
+    "model uses them. One training run each; neither remedy makes a large $\\beta$ a good model of faces."))
 
 # %% [markdown]
 # ## 3. The ELBO is only a bound
@@ -1329,15 +1334,19 @@ assert FAST or all(high - low > difference[baseline][2] - difference[baseline][1
 # test faces, and the gallery, are not augmented. Each method is fitted
 # twice, without and with the copies, with its settings chosen on the
 # validation faces each time (the baselines' PCA sizes). The two VAEs get
-# the course settings and the same number of optimiser steps:
+# the course settings and the same budget of optimiser steps:
 # `SWEEP_EPOCHS` epochs of the 640 faces with augmentation, four times as
-# many epochs of the 160 faces without (so that augmentation is not also
-# more training). Then the same test as above: 1-NN against
+# many epochs of the 160 faces without. As always, each keeps the epoch with
+# the best validation loss, so neither uses its whole budget (the epochs
+# kept are printed). One training run each: the intervals cover the 40
+# people, not the randomness of training. Then the same test as above: 1-NN against
 # the unperturbed gallery, on clean and on perturbed queries, and the
 # difference "with minus without" per query, with its bootstrap interval
 # over the 40 people.
-# `test_augmentation_helps_the_vae_on_perturbed_queries` reproduces the
-# VAE's result at a small scale.
+# The VAE's result is not reproduced at a small scale: with the small
+# network of the `claims` tests (at 32 x 32 and at 64 x 64 pixels, as many
+# steps with and without) no gain is shown, so it rests on this notebook's
+# full-mode run and its results record alone.
 
 # %% tags=["nbval-ignore-output"]
 from vaeface_utils import augment  # noqa: E402
@@ -1356,12 +1365,16 @@ def choose_augmented_pca_size(make_extractor):
 
 eigen_augmented = choose_augmented_pca_size(lambda size: Eigenfaces(size))
 fisher_augmented = choose_augmented_pca_size(lambda size: Fisherfaces(pca_components=size))
-vae_augmented = training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS),
-                                           faces=faces_augmented, split=split_augmented).vae
+augmented_run = training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS),
+                                           faces=faces_augmented, split=split_augmented)
+plain_run = training.load_or_train_vae(
+    settings.replace(epochs=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS, patience=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS),
+    faces=faces, split=split)
+vae_augmented = augmented_run.vae
+kept_epochs = {name: 1 + int(np.argmin(run.history["val_loss"])) for name, run in (("without", plain_run),
+                                                                                  ("with", augmented_run))}
 features_by = {
-    ("VAE", "without"): training.load_or_train_vae(
-        settings.replace(epochs=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS, patience=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS),
-        faces=faces, split=split).vae.encode,
+    ("VAE", "without"): plain_run.vae.encode,
     ("VAE", "with"): vae_augmented.encode,
     ("eigenfaces", "without"): eigenfaces.transform,
     ("eigenfaces", "with"): Eigenfaces(eigen_augmented.size).fit(x_train_augmented).transform,
@@ -1373,6 +1386,9 @@ augmented_correct = {key: robustness_correct(features) for key, features in feat
 augmentation_effect = {}
 print(f"{len(x_train_augmented)} training faces with augmentation; PCA sizes chosen on validation: eigenfaces "
       f"{eigen_choice.size} -> {eigen_augmented.size}, fisherfaces {fisher_choice.size} -> {fisher_augmented.size}")
+print(f"VAE epochs kept (best validation loss): without {kept_epochs['without']} of "
+      f"{(AUGMENT_COPIES + 1) * SWEEP_EPOCHS} ({kept_epochs['without'] * len(x_train)} faces seen), with "
+      f"{kept_epochs['with']} of {SWEEP_EPOCHS} ({kept_epochs['with'] * len(x_train_augmented)} faces seen)")
 for name in names:
     without, with_ = augmented_correct[name, "without"], augmented_correct[name, "with"]
     clean = lim.bootstrap_difference(with_["shift"][0].astype(float), without["shift"][0].astype(float), id_test,
@@ -1396,12 +1412,8 @@ for name, e in augmentation_effect.items():
 
 def augmentation_verdict(interval):
     """What a (mean, low, high) difference 'with minus without augmentation' shows."""
-    mean, low, high = interval
-    if low > 0:
-        return "helps"
-    if high < 0:
-        return "hurts"
-    return "makes no difference that the interval can show"
+    return protocol.interval_verdict(interval, below="hurts", above="helps",
+                                     neither="makes no difference that the interval can show")
 
 
 # %% tags=["nbval-ignore-output"]
@@ -1420,7 +1432,7 @@ display(Markdown("\n".join(
 # %%
 vae_gain = augmentation_effect["VAE"]["perturbed_difference"]
 fisher_gain = augmentation_effect["fisherfaces"]["perturbed_difference"]
-assert FAST or vae_gain[1] > 0  # augmentation helps the VAE on perturbed queries, the interval above 0
+assert FAST or vae_gain[1] > 0  # augmentation helps the VAE on perturbed queries (not reproduced small: see above)
 assert FAST or fisher_gain[0] > vae_gain[0]  # and fisherfaces gain more from it
 
 # %% [markdown]
@@ -1562,9 +1574,10 @@ assert kl_test.mean() > 0  # the loss is more than a reconstruction error
 #   the encoder's guess for the covered face, then decoded (`steps = 0`
 #   keeps the encoder's guess).
 #
-# PPCA's latent size (with its maximum-likelihood noise variance) and the
-# VAE's number of steps are chosen on the 40 validation faces, covered at
-# other places; the test faces are used once. The score is the root mean
+# PPCA's latent size and noise variance (its maximum-likelihood one or one of
+# `REPAIR_SIGMA2S`, as notebook 03 validates them) and the VAE's number of
+# steps are chosen on the 40 validation faces, covered at other places; the
+# test faces are used once. The score is the root mean
 # squared error inside the hole (the visible pixels are kept as they are,
 # so outside it every method is exact), and methods are compared face by
 # face, with a bootstrap interval over the 40 people (as in section 6).
@@ -1580,14 +1593,19 @@ from vaeface_utils import repair  # noqa: E402
 hidden_val = repair.hidden_squares(x_val, REPAIR_SIZE, seed=SEED + 1)
 hidden_test = repair.hidden_squares(x_test, REPAIR_SIZE, seed=SEED)
 mean_face = x_train.mean(axis=0)
-ppca_by_size = {q: elbo.ppca_fit(x_train.reshape(len(x_train), -1), q) for q in REPAIR_PPCA_SIZES}
-ppca_val_rmse = {q: float(repair.hole_rmse(repair.repair_with_ppca(x_val, hidden_val, params), x_val,
-                                           hidden_val).mean()) for q, params in ppca_by_size.items()}
-repair_q = min(ppca_val_rmse, key=lambda q: (ppca_val_rmse[q], q))  # ties to the smaller model
+flat_train = x_train.reshape(len(x_train), -1)
+ppca_by_setting = {(q, s2): elbo.ppca_fit(flat_train, q, sigma2=s2)
+                   for q in REPAIR_PPCA_SIZES for s2 in (None,) + REPAIR_SIGMA2S}  # None: maximum likelihood
+ppca_val_rmse = {key: float(repair.hole_rmse(repair.repair_with_ppca(x_val, hidden_val, params), x_val,
+                                             hidden_val).mean()) for key, params in ppca_by_setting.items()}
+repair_q, repair_sigma2 = min(ppca_val_rmse, key=lambda key: (ppca_val_rmse[key], key[0]))  # ties: smaller q
 mean_face_val = float(repair.hole_rmse(repair.repair_with_mean_face(x_val, hidden_val, mean_face), x_val,
                                        hidden_val).mean())
-print(f"validation faces, RMSE inside the {REPAIR_SIZE}x{REPAIR_SIZE} hole: mean face {mean_face_val:.4f}; PPCA "
-      + ", ".join(f"q = {q}: {rmse:.4f}" for q, rmse in ppca_val_rmse.items()) + f"; chosen q = {repair_q}")
+best_by_size = {q: min(rmse for (size, _), rmse in ppca_val_rmse.items() if size == q) for q in REPAIR_PPCA_SIZES}
+print(f"validation faces, RMSE inside the {REPAIR_SIZE}x{REPAIR_SIZE} hole: mean face {mean_face_val:.4f}; PPCA, "
+      "best noise variance at each size: " + ", ".join(f"q = {q}: {rmse:.4f}" for q, rmse in best_by_size.items())
+      + f"; chosen q = {repair_q}, sigma^2 = "
+      + ("maximum likelihood" if repair_sigma2 is None else f"{repair_sigma2:.2g}"))
 
 # %% tags=["nbval-ignore-output"]
 vae_val_rmse = {steps: float(repair.hole_rmse(repair.repair_with_vae(vae, x_val, hidden_val, steps=steps), x_val,
@@ -1598,7 +1616,7 @@ print("validation faces, VAE: " + ", ".join(f"{steps} steps: {rmse:.4f}" for ste
 
 # %% tags=["nbval-ignore-output"]
 repaired = {"mean face": repair.repair_with_mean_face(x_test, hidden_test, mean_face),
-            "PPCA": repair.repair_with_ppca(x_test, hidden_test, ppca_by_size[repair_q]),
+            "PPCA": repair.repair_with_ppca(x_test, hidden_test, ppca_by_setting[repair_q, repair_sigma2]),
             "VAE": repair.repair_with_vae(vae, x_test, hidden_test, steps=repair_steps)}
 hole_rmse = {name: repair.hole_rmse(images_, x_test, hidden_test) for name, images_ in repaired.items()}
 repair_difference = {other: lim.bootstrap_difference(hole_rmse["VAE"], hole_rmse[other], id_test,
@@ -1614,18 +1632,18 @@ for other, (mean, low, high) in repair_difference.items():
 assert all(np.array_equal(images_[~hidden_test], x_test[~hidden_test]) for images_ in repaired.values())
 assert FAST or hole_rmse["PPCA"].mean() < hole_rmse["mean face"].mean()  # the visible pixels tell PPCA something
 assert FAST or repair_difference["mean face"][2] < 0  # the VAE repairs better than the mean face
-assert FAST or abs(repair_difference["PPCA"][0]) < 0.2 * abs(repair_difference["mean face"][0])  # and about as PPCA
+margin = 0.2 * abs(repair_difference["mean face"][0])  # a fifth of what the VAE gains over the mean face
+assert FAST or -margin < repair_difference["PPCA"][1] <= repair_difference["PPCA"][2] < margin  # about as PPCA
 assert FAST or repair_steps < max(REPAIR_STEPS)  # the chosen number of steps lies inside the grid tried
+assert repair_sigma2 is None or repair_sigma2 < max(REPAIR_SIGMA2S)  # PPCA's noise variance inside its grid
 
 
 def repair_verdict(interval, other):
     """What a (mean, low, high) difference of hole errors, VAE minus `other`, shows."""
-    mean, low, high = interval
-    if high < 0:
-        return f"the VAE repairs better than {other}"
-    if low > 0:
-        return f"{other} repairs better than the VAE"
-    return f"no difference between the VAE and {other} is shown (the interval includes 0)"
+    return protocol.interval_verdict(interval, below=f"the VAE repairs better than {other}",
+                                     above=f"{other} repairs better than the VAE",
+                                     neither=f"no difference between the VAE and {other} is shown (the interval "
+                                             "includes 0)")
 
 
 # %% tags=["nbval-ignore-output"]
@@ -1645,7 +1663,7 @@ plt.show()
 display(Markdown(
     f"On the 200 test faces, with a {REPAIR_SIZE} x {REPAIR_SIZE} hole, the root mean squared error inside the "
     f"hole is {hole_rmse['mean face'].mean():.3f} for the mean face, {hole_rmse['PPCA'].mean():.3f} for PPCA "
-    f"(q = {repair_q}) and {hole_rmse['VAE'].mean():.3f} for the VAE ({repair_steps} steps), on a [0, 1] grey "
+    f"(q = {repair_q}, validated) and {hole_rmse['VAE'].mean():.3f} for the VAE ({repair_steps} steps), on a [0, 1] grey "
     f"scale. VAE minus PPCA: {repair_difference['PPCA'][0]:+.4f} (95 % interval "
     f"{repair_difference['PPCA'][1]:+.4f} to {repair_difference['PPCA'][2]:+.4f}): "
     f"{repair_verdict(repair_difference['PPCA'], 'PPCA')}. VAE minus the mean face: "
@@ -1705,10 +1723,10 @@ display(Markdown(
     f"{REPAIR_SIZE} x {REPAIR_SIZE} hole the error is {hole_rmse['VAE'].mean():.3f} for the VAE, "
     f"{hole_rmse['PPCA'].mean():.3f} for PPCA and {hole_rmse['mean face'].mean():.3f} for the mean face "
     "(\"Repairing covered faces, measured\", above). "
-    f"**Enhancement: not with this model.** Its reconstructions keep {sharpness_kept:.0%} of the "
-    f"real faces' gradient energy (PCA's {pca_kept:.0%}), and its decoder means of prior codes "
-    f"{vae_prior_means[0] / reference:.0%} (section 1). What it returns has less detail than what it was given, "
-    "so passing a face through it blurs the face rather than enhancing it."))
+    f"**Enhancement: not tested here as a task.** What section 1 shows is that its reconstructions keep "
+    f"{sharpness_kept:.0%} of the real faces' gradient energy (PCA's {pca_kept:.0%}), and its decoder means of "
+    f"prior codes {vae_prior_means[0] / reference:.0%}: what it returns has less detail than what it was given, "
+    "so passing a face through it blurs the face; like PCA, it does not sharpen one."))
 
 # %%
 assert FAST or clean_accuracy["VAE"] <= baseline_clean + 0.02  # no better than the best linear baseline
@@ -1834,14 +1852,16 @@ assert FAST or all(difference[b][2] < 0 for b in baselines)  # on average too co
 # Neither is measured in this course; what is known, briefly. Larger
 # generative models of images do produce much sharper samples than ours:
 # hierarchical VAEs (Vahdat and Kautz 2020) and VQ-VAEs, whose discrete codes
-# are modelled by a large autoregressive prior, a PixelCNN or a Transformer
-# (van den Oord et al. 2017; Razavi et al. 2019). They improve the model of
+# are modelled by a large autoregressive prior: a PixelCNN (van den Oord et
+# al. 2017; Razavi et al. 2019) or, later, a Transformer (Esser et al.
+# 2021). They improve the model of
 # the *pixels*; sections 2 and 6 suggest why that alone need not improve
 # *recognition*, and notebook 06 measures what telling the model who is in
-# each picture does. Conditional VAEs (Sohn et al. 2015) generate faces for a
-# given attribute, such as an expression; whether they help detection or
-# expression recognition on other data is a question for other data sets
-# than 400 faces of 40 people.
+# each picture does. Conditional VAEs (Sohn et al. 2015) model an output
+# given an input or a label; conditioned on attributes, they generate faces
+# with given attributes, such as an expression (Yan et al. 2016). Whether
+# they help detection or expression recognition is a question for other
+# data sets than 400 faces of 40 people.
 
 # %% [markdown]
 # ### More questions (not the article's)
@@ -2088,6 +2108,12 @@ assert FAST or record["repair_difference_vae_minus_mean_face_high"] < 0
 # - Sohn, K., Lee, H. and Yan, X. Learning structured output representation
 #   using deep conditional generative models. NIPS 2015. Conditional VAEs
 #   (section 8, not measured).
+# - Yan, X., Yang, J., Sohn, K. and Lee, H. Attribute2Image: conditional
+#   image generation from visual attributes. ECCV 2016. Faces generated
+#   from attributes (section 8, not measured).
+# - Esser, P., Rombach, R. and Ommer, B. Taming transformers for
+#   high-resolution image synthesis. CVPR 2021. A Transformer prior over a
+#   vector-quantised code (section 8, not measured).
 # - Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted
 #   Autoencoders. ICLR 2016. The bound $\mathcal L_K$ of section 3 and the
 #   criterion for active units of section 2.
@@ -2254,16 +2280,17 @@ def free_bits_kl(z_mean, z_log_var, free_bits):
     return ops.sum(ops.maximum(kl_per_dim, free_bits), axis=-1)
 
 # %%
-check.free_bits_kl(free_bits_kl, free_bits=FREE_BITS)
+check.free_bits_kl(free_bits_kl, free_bits=EXERCISE_FREE_BITS)
 
 # %% [markdown]
-# Train it: the sweep's settings at $\beta$ = `max(BETAS)`, with the KL term
-# replaced by yours (`_kl` is the method of the course's `VAE` that computes
-# the KL per image), for `SWEEP_EPOCHS` epochs. Then count the active units on
-# the test faces and compare them with the sweep's model at the same
-# $\beta$ (printed below). This is a plain `fit` without the learning-rate
-# schedule of the sweep's training, so the comparison is a rough one. With no
-# function yet, this cell says so and trains nothing.
+# Train it as section 2 trained its remedies (`train_with_remedy`: the
+# sweep's settings at $\beta$ = `max(BETAS)`, `SWEEP_EPOCHS` epochs of a plain
+# `fit`), with the KL term replaced by yours at a floor of
+# `EXERCISE_FREE_BITS` nats (`_kl` is the method of the course's `VAE` that
+# computes the KL per image). Then count its active units on the test faces
+# and compare them with section 2's models without a remedy and with a floor
+# of `FREE_BITS` (printed below). With no function yet, this cell says so
+# and trains nothing.
 
 # %% tags=["nbval-ignore-output"]
 from vaeface_utils.model import VAE
@@ -2271,19 +2298,16 @@ from vaeface_utils.model import VAE
 
 class FreeBitsVAE(VAE):
     def _kl(self, z_mean, z_log_var):
-        return free_bits_kl(z_mean, z_log_var, FREE_BITS)
+        return free_bits_kl(z_mean, z_log_var, EXERCISE_FREE_BITS)
 
 
 if free_bits_kl is None:
     print("Write free_bits_kl above first.")
 else:
-    free_settings = settings.replace(beta=max(BETAS))
-    config.seed_everything(SEED)
-    free_model = FreeBitsVAE(**free_settings.vae_kwargs())
-    free_model.compile(optimizer=keras.optimizers.Adam(learning_rate=free_settings.learning_rate))
-    free_model.fit(x_train, epochs=SWEEP_EPOCHS, batch_size=free_settings.batch_size, verbose=0)
-    print(f"beta = {max(BETAS):g}: active units of the sweep's model {by_beta[max(BETAS)]['active']} of {LATENT}; "
-          f"with free bits ({FREE_BITS} nats per dimension) count them yourself below")
+    free_model = train_with_remedy(FreeBitsVAE)  # section 2's training, with your KL term
+    print(f"beta = {max(BETAS):g}, trained as in section 2: active units without a remedy "
+          f"{remedy_results['no remedy']['active']}, with free bits of {FREE_BITS} nats {free_['active']}; with "
+          f"your floor of {EXERCISE_FREE_BITS} nats, count them yourself below")
 
 # %%
 answer = None  # replace None with the number of active units of free_model on x_test

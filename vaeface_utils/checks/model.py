@@ -95,16 +95,17 @@ def uniform_decoder_nats(answer, n_pixels=4096):
     return result
 
 
-def sampling_layer(answer, seed=0, n=20000):
-    """Exercise 4: a Keras layer that draws ``z = z_mean + exp(z_log_var / 2) * epsilon`` with seeded noise.
+def sampling_layer(answer, seed=0, n=5000, n_samples=4):
+    """Exercise 4: a Keras layer that draws ``n_samples`` codes ``z = z_mean + exp(z_log_var / 2) * epsilon`` per face.
 
-    ``answer`` is the layer class. It is run here: on ``n`` copies of one
-    posterior its draws must have that posterior's mean and standard
-    deviation, two layers made with the same seed must draw the same noise,
-    one layer must draw new noise on each call, and gradients must reach
-    ``z_mean`` and ``z_log_var`` (the reparameterisation trick).
+    ``answer`` is the layer class, made as ``answer(n_samples=..., seed=...)``.
+    It is run here: on ``n`` copies of one posterior its codes must have shape
+    ``(n_samples, n, 2)`` and that posterior's mean and standard deviation;
+    two layers made with the same seed must draw the same codes, one layer
+    must draw new codes on each call, and gradients must reach ``z_mean`` and
+    ``z_log_var`` (the reparameterisation trick).
     """
-    name = "Exercise 4 (a seeded Sampling layer)"
+    name = "Exercise 4 (a seeded Sampling layer with several codes per face)"
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your layer class and run the cell again.")
     import keras
@@ -113,12 +114,13 @@ def sampling_layer(answer, seed=0, n=20000):
     if not (isinstance(answer, type) and issubclass(answer, keras.layers.Layer)):
         return CheckResult(name, "wrong", f"Expected a class that subclasses keras.layers.Layer, got {answer!r}.")
     try:
-        first, twin = answer(seed=seed), answer(seed=seed)
+        first, twin = answer(n_samples=n_samples, seed=seed), answer(n_samples=n_samples, seed=seed)
     except TypeError:
-        return CheckResult(name, "wrong", "The layer must take a `seed` argument: `def __init__(self, seed=None, "
-                                          "**kwargs)`, and pass **kwargs on to super().__init__.")
+        return CheckResult(name, "wrong", "The layer must take `n_samples` and `seed` arguments: `def __init__(self, "
+                                          "n_samples=1, seed=None, **kwargs)`, passing **kwargs on to "
+                                          "super().__init__.")
     except Exception as error:  # noqa: BLE001 - any error in the student's __init__ is shown as a hint
-        return CheckResult(name, "wrong", f"Making the layer with seed={seed} raised {type(error).__name__}: "
+        return CheckResult(name, "wrong", f"Making the layer raised {type(error).__name__}: "
                                           f"{str(error).splitlines()[0][:200] if str(error) else ''}")
     mean = np.array([1.0, -2.0], dtype="float32")
     std = np.array([2.0, 0.5], dtype="float32")
@@ -135,29 +137,31 @@ def sampling_layer(answer, seed=0, n=20000):
         return CheckResult(name, "wrong", f"Calling the layer on [z_mean, z_log_var] raised "
                                           f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
     z = np.asarray(z)
-    if z.shape != (n, 2):
-        return CheckResult(name, "wrong", f"From z_mean and z_log_var of shape {(n, 2)} the layer returned shape "
-                                          f"{z.shape}; z has the shape of z_mean.")
-    got_mean, got_std = z.mean(axis=0), z.std(axis=0)
+    if z.shape != (n_samples, n, 2):
+        return CheckResult(name, "wrong", f"From z_mean and z_log_var of shape {(n, 2)} and n_samples={n_samples} the "
+                                          f"layer returned shape {z.shape}; put the samples first: (n_samples, "
+                                          "batch, latent_dim).")
+    if np.allclose(z, z[:1]):
+        return CheckResult(name, "wrong", "All the codes of a face are the same: each sample needs noise of its own.")
+    flat = z.reshape(-1, 2)
+    got_mean, got_std = flat.mean(axis=0), flat.std(axis=0)
     if not np.allclose(got_mean, mean, atol=0.06):
-        return CheckResult(name, "wrong", "The draws are not centred on z_mean: z = z_mean + (scale) * epsilon.")
+        return CheckResult(name, "wrong", "The codes are not centred on z_mean: z = z_mean + (scale) * epsilon.")
     if np.allclose(got_std, std ** 2, rtol=0.05):
         return CheckResult(name, "wrong", "The spread is exp(z_log_var), the variance; scale epsilon by the "
                                           "standard deviation.")
-    if np.allclose(got_std, np.exp(2.0 * np.log(std) / 4.0), rtol=0.05) or np.allclose(got_std, 1.0, rtol=0.05):
+    if np.allclose(got_std, np.sqrt(std), rtol=0.05) or np.allclose(got_std, 1.0, rtol=0.05):
         return CheckResult(name, "wrong", "The spread is wrong: the standard deviation is the square root of "
                                           "exp(z_log_var).")
     if not np.allclose(got_std, std, rtol=0.05):
-        return CheckResult(name, "wrong", "The draws do not have the posterior's standard deviation.")
+        return CheckResult(name, "wrong", "The codes do not have the posterior's standard deviation.")
     if any(g is None or not np.any(np.asarray(g)) for g in gradients):
         return CheckResult(name, "wrong", "No gradient reaches z_mean or z_log_var: compute z from them with "
                                           "keras.ops, and draw only epsilon at random.")
     if not np.array_equal(np.asarray(twin_z), z):
-        return CheckResult(name, "wrong", "Two layers made with the same seed drew different noise: draw epsilon "
-                                          "with keras.random.normal(..., seed=self.seed_generator), where "
-                                          "self.seed_generator = keras.random.SeedGenerator(seed) is made in "
-                                          "__init__.")
+        return CheckResult(name, "wrong", "Two layers made with the same seed drew different codes: their noise "
+                                          "must come from the seed they were given.")
     if np.array_equal(np.asarray(again), z):
-        return CheckResult(name, "wrong", "The layer drew the same noise on two calls: make the SeedGenerator once, "
-                                          "in __init__, not inside call.")
+        return CheckResult(name, "wrong", "The layer drew the same codes on two calls: its generator must keep "
+                                          "its state from one call to the next.")
     return CheckResult(name, "correct")
