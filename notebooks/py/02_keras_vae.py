@@ -37,8 +37,8 @@
 # **Prerequisites:** notebook 00 (the faces and the split) and notebook 01
 # (the ELBO); basic Keras (`Model`, `compile`, `fit`).
 #
-# **Run time:** about 3 minutes on a two-core laptop CPU in the full mode,
-# about 1 minute in the fast mode.
+# **Run time:** about a minute on a two-core laptop CPU in the full mode,
+# under half a minute in the fast mode.
 #
 # **Reading time:** about 35 minutes, with the code.
 

@@ -47,9 +47,9 @@
 # **Prerequisites:** notebooks 00 (faces and split), 01 (the ELBO and the
 # IWAE bound) and 02 (the Keras VAE).
 #
-# **Run time:** about 4 minutes on a two-core laptop CPU in the full mode
-# (training five VAEs takes most of it; a second run loads them from the
-# cache), about a minute in the fast mode.
+# **Run time:** about 6 minutes on a two-core laptop CPU in the full mode
+# (training six VAEs takes most of it; a second run loads them from the
+# cache and takes about 1.5 minutes), about a minute in the fast mode.
 #
 # **Reading time:** about 40 minutes, with the code.
 
