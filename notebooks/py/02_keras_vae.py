@@ -644,7 +644,7 @@ assert np.isclose(one_page_history["val_loss"][-1],
 # `evaluate` the validation faces: the same loss, reconstruction term and KL,
 # to float32 rounding.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from vaeface_utils.model import VAE
 
 vae = VAE(latent_dim=LATENT_DIM, seed=SEED)
@@ -666,7 +666,7 @@ assert np.array_equal(vae.predict(x_val, verbose=0), one_page.predict(x_val, ver
 # Adam optimiser each, one `train_step` on the same batch of training faces
 # moves both models' weights to the same place.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for model in (one_page, vae):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3))  # fresh optimiser state
 vae.encoder.set_weights(one_page.encoder.get_weights())

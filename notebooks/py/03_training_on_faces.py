@@ -597,13 +597,16 @@ chance_2d = (N_TRAIN - N_VAL - 1) / (len(x_train) - 1)  # another of the person'
 grid_faces = vae_2d.decode(grid_codes).reshape(MANIFOLD_GRID, MANIFOLD_GRID, -1)
 neighbour_rmse = float(np.sqrt(np.mean((grid_faces[:, 1:] - grid_faces[:, :-1]) ** 2)))  # left-right neighbours
 pair_rmse = float(np.sqrt(np.mean((x_train[:80] - x_train[80:]) ** 2)))  # two training faces, mostly two people
+inside_grid = float(np.mean(np.all(np.abs(codes_2d) <= quantiles[-1], axis=1)))  # codes inside the grid's square
 display(Markdown(
     f"Two numbers per face hold much less of these faces: on the 40 validation faces the 2-D model's ELBO is "
     f"{elbo_2d:.0f} nats per face, {elbo_32 - elbo_2d:.0f} below the course model's ({elbo_32:.0f}). Yet the map "
     f"groups people: the nearest other training code belongs to the same person for {same_person_2d:.0%} of "
     f"the training faces (at random: {chance_2d:.1%}). Moving across the grid changes the faces smoothly: "
     f"neighbouring cells differ by a root mean squared {neighbour_rmse:.3f} per pixel, two training faces by "
-    f"{pair_rmse:.3f}."))
+    f"{pair_rmse:.3f}. But only {inside_grid:.0%} of the training faces' codes lie inside the grid's square, "
+    "the middle of the prior: the codes of real faces spread far beyond it, as the aggregate posterior above "
+    "predicts, and the grid shows mostly what lies between them."))
 
 # %%
 assert FAST or elbo_2d < elbo_32  # two dimensions hold less of the faces than 32

@@ -2308,7 +2308,7 @@ else:
           f"{remedy_results['no remedy']['active']}, with free bits of {FREE_BITS} nats {free_['active']}; with "
           f"your floor of {EXERCISE_FREE_BITS} nats, count them yourself below")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 answer = None  # replace None with the number of active units of free_model on x_test
 # solution
 answer = lim.active_units(free_model.encode(x_test), ACTIVE_THRESHOLD)
