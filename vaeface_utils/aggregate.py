@@ -26,10 +26,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
+from .elbo import kl_diag_gaussian_standard, log_normal_diag
+
 __all__ = ["AggregateKL", "aggregate_posterior_kl", "mixture_log_density"]
-
-_LOG_2PI = np.log(2.0 * np.pi)
-
 
 class AggregateKL(NamedTuple):
     """The parts of the average KL term, in nats (see :func:`aggregate_posterior_kl`)."""
@@ -74,11 +73,8 @@ def mixture_log_density(z, z_mean, z_log_var, batch_size=512):
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
     out = np.empty(len(z))
-    inv_var = np.exp(-z_log_var)
-    constant = -0.5 * (z_mean.shape[1] * _LOG_2PI + z_log_var.sum(axis=1))  # (N,)
     for start in range(0, len(z), batch_size):
-        chunk = z[start:start + batch_size, None, :]  # (b, 1, d)
-        log_components = constant - 0.5 * np.sum((chunk - z_mean) ** 2 * inv_var, axis=2)  # (b, N)
+        log_components = log_normal_diag(z[start:start + batch_size, None, :], z_mean, z_log_var)  # (b, N)
         out[start:start + batch_size] = logsumexp(log_components, axis=1) - np.log(len(z_mean))
     return out
 
@@ -117,12 +113,11 @@ def aggregate_posterior_kl(z_mean, z_log_var, n_samples=20000, seed=0):
     which = rng.integers(n, size=n_samples)
     z = z_mean[which] + np.exp(0.5 * z_log_var[which]) * rng.standard_normal((n_samples, d))
     log_q_agg = mixture_log_density(z, z_mean, z_log_var)
-    log_p = -0.5 * (d * _LOG_2PI + np.sum(z ** 2, axis=1))
-    log_q_own = -0.5 * (d * _LOG_2PI + z_log_var[which].sum(axis=1)
-                        + np.sum((z - z_mean[which]) ** 2 * np.exp(-z_log_var[which]), axis=1))
+    log_p = log_normal_diag(z, 0.0, 0.0)
+    log_q_own = log_normal_diag(z, z_mean[which], z_log_var[which])
     kl_parts = log_q_agg - log_p
     sum_parts = log_q_own - log_p  # information plus mismatch, sample by sample
-    mean_kl = float(np.mean(0.5 * np.sum(np.exp(z_log_var) + z_mean ** 2 - 1.0 - z_log_var, axis=1)))
+    mean_kl = float(np.mean(kl_diag_gaussian_standard(z_mean, z_log_var)))
     return AggregateKL(mean_kl=mean_kl, mutual_information=float(np.mean(log_q_own - log_q_agg)),
                        kl_aggregate_prior=float(np.mean(kl_parts)),
                        standard_error=float(np.std(kl_parts, ddof=1) / np.sqrt(n_samples)), log_n=float(np.log(n)),

@@ -953,9 +953,11 @@ plt.show()
 # PCA's numbers do not depend on the VAE's training:
 
 # %%
-def choose_pca_size(make_extractor):
-    """The size in PCA_SIZES whose features identify the validation faces best (1-NN, Euclidean, unnormalised)."""
-    return protocol.choose_on_validation(make_extractor, x_train, id_train, x_val, id_val, sizes=PCA_SIZES,
+def choose_pca_size(make_extractor, x_fit=None, id_fit=None):
+    """The size in PCA_SIZES whose features identify the validation faces best (1-NN, Euclidean, unnormalised),
+    fitted on `x_fit` (default: the training faces)."""
+    x_fit, id_fit = (x_train, id_train) if x_fit is None else (x_fit, id_fit)
+    return protocol.choose_on_validation(make_extractor, x_fit, id_fit, x_val, id_val, sizes=PCA_SIZES,
                                          classifiers=("1nn-euclidean",), normalisations=("none",))
 
 
@@ -1356,14 +1358,9 @@ x_train_augmented = faces_augmented.images[split_augmented.train]
 id_train_augmented = faces_augmented.identity[split_augmented.train]
 
 
-def choose_augmented_pca_size(make_extractor):
-    """As choose_pca_size, fitted on the augmented training faces."""
-    return protocol.choose_on_validation(make_extractor, x_train_augmented, id_train_augmented, x_val, id_val,
-                                         sizes=PCA_SIZES, classifiers=("1nn-euclidean",), normalisations=("none",))
-
-
-eigen_augmented = choose_augmented_pca_size(lambda size: Eigenfaces(size))
-fisher_augmented = choose_augmented_pca_size(lambda size: Fisherfaces(pca_components=size))
+eigen_augmented = choose_pca_size(lambda size: Eigenfaces(size), x_train_augmented, id_train_augmented)
+fisher_augmented = choose_pca_size(lambda size: Fisherfaces(pca_components=size), x_train_augmented,
+                                   id_train_augmented)
 augmented_run = training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS),
                                            faces=faces_augmented, split=split_augmented)
 plain_run = training.load_or_train_vae(
