@@ -4,7 +4,7 @@ Run from the repository root with the faces available (see data/README.md):
 
     .venv/bin/python benchmarks/input_pipeline.py [--epochs 10] [--batch-size 32]
 
-Trains the course VAE (vaeface_utils.training.course_settings(fast=False):
+Trains the course VAE (vaeface_utils.training_settings.course_settings(fast=False):
 Gaussian decoder, latent_dim 32) on the 160 training faces of the course
 split, validating on the 40 validation faces, once per way of feeding it:
 
@@ -29,7 +29,8 @@ keras = config.import_keras()
 
 from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
 from vaeface_utils.model import VAE  # noqa: E402
-from vaeface_utils.training import course_settings, make_dataset  # noqa: E402
+from vaeface_utils.training import make_dataset  # noqa: E402
+from vaeface_utils.training_settings import course_settings  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):

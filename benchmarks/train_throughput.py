@@ -24,9 +24,6 @@ mirror-image decoder):
    - **vaeface**: ``vaeface_utils.model.VAE`` compiled with its defaults
      (float32, ``jit_compile="auto"``, ``steps_per_execution=8``, loss from
      logits);
-   - **vaeface, mixed_bfloat16**: the same model with ``dtype="mixed_bfloat16"``
-     (16-bit convolutions, float32 weights and loss), an option the course
-     does not use;
    - ablations, to show where differences come from: vaeface with one step
      per execution, vaeface with XLA forced on, and the reference with 8
      steps per execution;
@@ -39,8 +36,9 @@ mirror-image decoder):
    the forward pass: forward, gradient with respect to activations, gradient
    with respect to weights; elementwise work is left out);
 4. the machine's measured matmul rate (the best of 8 2048^3 matmuls in the
-   same process and threads, once per round), in float32 and bfloat16, and
-   the fraction of the float32 rate that training reaches.
+   same process and threads, once per round), in float32, and the fraction
+   of it that training reaches. (The course's VAE computes in float32 only:
+   the same numbers on every machine.)
 
 The CPU may be shared with other processes or virtual machines. On a
 2-core virtual machine a timing sometimes runs at half speed: its wall time
@@ -135,9 +133,9 @@ def build_reference(seed=0, **compile_kwargs):
     return model
 
 
-def build_vaeface(seed=0, dtype=None, **compile_kwargs):
+def build_vaeface(seed=0, **compile_kwargs):
     keras.utils.set_random_seed(seed)
-    model = VAE(IMAGE_SHAPE, LATENT_DIM, filters=FILTERS, kernel_size=KERNEL, seed=seed, dtype=dtype)
+    model = VAE(IMAGE_SHAPE, LATENT_DIM, filters=FILTERS, kernel_size=KERNEL, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(), **compile_kwargs)
     return model
 
@@ -223,11 +221,9 @@ def load_data(n):
 
 REFERENCE = "reference (keras-io style)"
 VAEFACE = "vaeface VAE (defaults)"
-BF16 = "vaeface, dtype=mixed_bfloat16"
 VARIANTS = [
     (REFERENCE, build_reference),
     (VAEFACE, build_vaeface),
-    (BF16, lambda: build_vaeface(dtype="mixed_bfloat16")),
     ("vaeface, steps_per_execution=1", lambda: build_vaeface(steps_per_execution=1)),
     ("vaeface, jit_compile=True (XLA)", lambda: build_vaeface(jit_compile=True)),
     ("reference, steps_per_execution=8", lambda: build_reference(steps_per_execution=8)),
@@ -268,11 +264,11 @@ def main(argv=None):
             model = build()
             model.fit(x, batch_size=batch_size, epochs=1, verbose=0)
             models[name, batch_size] = model
-    steps = {name: step_function(models[name, 32], x[:32]) for name in (REFERENCE, VAEFACE, BF16)}
+    steps = {name: step_function(models[name, 32], x[:32]) for name in (REFERENCE, VAEFACE)}
     rates = {key: [] for key in models}
     step_times = {name: [] for name in steps}
     used_cores = []
-    peaks = {"float32": [], "bfloat16": []}
+    peaks = {"float32": []}
     order = np.random.default_rng(0)
     keys = list(models)
     for _ in range(rounds):
@@ -285,13 +281,12 @@ def main(argv=None):
             used_cores.append(used)
         for name, step in steps.items():
             step_times[name].extend(seconds(step) for _ in range(5))
-    peak, peak_bf16 = max(peaks["float32"]), max(peaks["bfloat16"])
+    peak = max(peaks["float32"])
     best = {key: max(values) for key, values in rates.items()}
     median = {key: statistics.median(values) for key, values in rates.items()}
     contended = sum(u < 0.75 * cores for u in used_cores)
 
-    print(f"\nmatmul peak (TensorFlow, 2048^3, best of {8 * rounds}): float32 {peak / 1e9:.1f} GFLOP/s, "
-          f"bfloat16 {peak_bf16 / 1e9:.1f} GFLOP/s")
+    print(f"\nmatmul peak (TensorFlow, 2048^3, best of {8 * rounds}): float32 {peak / 1e9:.1f} GFLOP/s")
     print(f"\ntraining throughput in fit, graph mode: best of {rounds} rounds (median), images/s; "
           "best as % of the float32 matmul peak")
     print(f"  {'variant':<34} {'batch 32':>22} {'batch 64':>22}")
@@ -304,7 +299,7 @@ def main(argv=None):
           "shows up here; it slows a timing but never speeds one up, hence best of the rounds.")
 
     print("\nspeed-up over the keras-io style, best against best (median of the ratios within a round):")
-    for name in (VAEFACE, BF16):
+    for name in (VAEFACE,):
         parts = []
         for b in (32, 64):
             within = statistics.median(v / r for v, r in zip(rates[name, b], rates[REFERENCE, b]))
@@ -320,13 +315,9 @@ def main(argv=None):
     print(f"  A float32 VAE with these kernels and no overhead at all would train at most {bound:.2f}x "
           "as fast as the reference does in fit at batch 32: the same convolutions take nearly all of the time.")
 
-    for name in (VAEFACE, BF16):
-        rate = max(best[name, b] for b in (32, 64))
-        line = (f"\n{name}: {rate:.0f} images/s = {rate * train_flops / 1e9:.1f} GFLOP/s = "
-                f"{100 * rate * train_flops / peak:.0f}% of the float32 matmul peak")
-        if name == BF16:
-            line += f", {100 * rate * train_flops / peak_bf16:.0f}% of the bfloat16 peak"
-        print(line)
+    rate = max(best[VAEFACE, b] for b in (32, 64))
+    print(f"\n{VAEFACE}: {rate:.0f} images/s = {rate * train_flops / 1e9:.1f} GFLOP/s = "
+          f"{100 * rate * train_flops / peak:.0f}% of the float32 matmul peak")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vaeface_utils import amortisation, config, training
+from vaeface_utils import amortisation, config, training, training_settings
 from vaeface_utils.model import VAE
 
 SHAPE = (16, 16, 1)
@@ -82,6 +82,44 @@ def test_flips_mirror_about_half_of_the_images_each_epoch():
     assert not np.array_equal(epochs[0], epochs[1])  # drawn afresh each epoch
     assert isinstance(dataset, tf.data.Dataset)
     with pytest.raises(ValueError, match="pipeline='tf.data'"):
-        training.TrainingSettings(flip=True, pipeline="arrays")
+        training_settings.TrainingSettings(flip=True, pipeline="arrays")
     with pytest.raises(TypeError, match="True or False"):
-        training.TrainingSettings(flip="yes")
+        training_settings.TrainingSettings(flip="yes")
+
+
+# --------------------------------------------------------------------------
+# iwae_estimate
+
+
+def test_iwae_estimate_averages_the_bound_over_disjoint_groups():
+    from scipy.special import logsumexp
+
+    from vaeface_utils import elbo
+
+    log_w = np.random.default_rng(0).normal(-100.0, 3.0, size=(64, 5))
+    assert np.allclose(amortisation.iwae_estimate(log_w, 64), elbo.iwae_bound(log_w))  # one group
+    assert np.allclose(amortisation.iwae_estimate(log_w, 1), log_w.mean(axis=0))  # K = 1: the ELBO estimate
+    by_loop = np.mean([[logsumexp(log_w[g * 8:(g + 1) * 8, i]) - np.log(8) for i in range(5)] for g in range(8)],
+                      axis=0)
+    assert np.allclose(amortisation.iwae_estimate(log_w, 8), by_loop)
+    assert np.allclose(amortisation.iwae_estimate(log_w, 30), amortisation.iwae_estimate(log_w[:60], 30))  # rest unused
+
+
+def test_iwae_estimate_rises_with_k_in_expectation():
+    # Monte Carlo: log-weights of a fixed distribution; E[L_K] is non-decreasing in K (Burda et al. 2016).
+    log_w = np.random.default_rng(1).normal(0.0, 1.0, size=(4096, 200))
+    means = [amortisation.iwae_estimate(log_w, k).mean() for k in (1, 4, 16, 64)]
+    assert all(b > a for a, b in zip(means, means[1:]))
+    assert means[-1] < 0.5 + 0.05  # below log E[w] = sigma^2 / 2, with Monte Carlo slack
+
+
+@pytest.mark.parametrize("log_w, k, match", [
+    (np.zeros(4), 1, r"\(K_max, n\)"),
+    (np.zeros((4, 2)), 0, "from 1 to K_max = 4"),
+    (np.zeros((4, 2)), 5, "from 1 to K_max = 4"),
+    (np.zeros((4, 2)), 2.0, "must be an int"),
+    (np.full((4, 2), np.inf), 2, "finite"),
+])
+def test_iwae_estimate_bad_input(log_w, k, match):
+    with pytest.raises(ValueError, match=match):
+        amortisation.iwae_estimate(log_w, k)

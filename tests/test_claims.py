@@ -14,16 +14,17 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from vaeface_utils import amortisation, elbo, training
-from vaeface_utils import limitations as L
-from vaeface_utils import recognition as rec
+from vaeface_utils import amortisation, elbo, image_metrics, latent_diagnostics, perturbations, protocol
+from vaeface_utils import training, training_settings
 from vaeface_utils.data import load_faces, repeated_splits, split_per_identity
+from vaeface_utils.features import Eigenfaces
+from vaeface_utils.identification import CLASSIFIERS, identification_accuracy
 
 pytestmark = pytest.mark.claims
 
 SIZE = (32, 32)
-SMALL = training.TrainingSettings(latent_dim=16, filters=(16, 32), batch_size=16, learning_rate=2e-3, epochs=150,
-                                  patience=30, reduce_lr_patience=0, seed=0)
+SMALL = training_settings.TrainingSettings(latent_dim=16, filters=(16, 32), batch_size=16, learning_rate=2e-3,
+                                           epochs=150, patience=30, reduce_lr_patience=0, seed=0)
 
 
 def flat(images):
@@ -94,17 +95,17 @@ def per_split(faces):
 
 
 def _accuracy(split, features_of, classifier="1nn-euclidean"):
-    return rec.identification_accuracy(features_of(split["x_gallery"], split), split["id_gallery"],
-                                       features_of(split["x_query"], split), split["id_query"], classifier)
+    return identification_accuracy(features_of(split["x_gallery"], split), split["id_gallery"],
+                                   features_of(split["x_query"], split), split["id_query"], classifier)
 
 
 def test_the_vae_code_identifies_fewer_faces_than_eigenfaces(per_split):
     """04, *What we found*: the posterior mean is below eigenfaces, each at its best classifier."""
     vae_acc, eigen_acc = [], []
     for split in per_split:
-        pca = rec.Eigenfaces(50).fit(split["x_gallery"])
-        vae_acc.append(max(_accuracy(split, lambda x, s: s["vae"].encode(x), c) for c in rec.CLASSIFIERS[:3]))
-        eigen_acc.append(max(_accuracy(split, lambda x, s: pca.transform(x), c) for c in rec.CLASSIFIERS[:3]))
+        pca = Eigenfaces(50).fit(split["x_gallery"])
+        vae_acc.append(max(_accuracy(split, lambda x, s: s["vae"].encode(x), c) for c in CLASSIFIERS[:3]))
+        eigen_acc.append(max(_accuracy(split, lambda x, s: pca.transform(x), c) for c in CLASSIFIERS[:3]))
     assert np.mean(vae_acc) < np.mean(eigen_acc)
 
 
@@ -121,7 +122,7 @@ def test_lda_on_the_vae_code_helps(per_split):
 
 
 def sampled_codes(vae, x):
-    from vaeface_utils.latent_features import sampled_z
+    from vaeface_utils.latent_diagnostics import sampled_z
 
     return sampled_z(*vae.posterior(x), seed=0)
 
@@ -134,8 +135,8 @@ def test_more_gallery_images_help_the_vae_code(faces):
         s = next(repeated_splits(faces.identity, k, n_splits=1, seed=0))
         x_gallery = faces.images[s.train]
         vae = _train(x_gallery, x_gallery[:40], epochs=max(10, 6000 // len(x_gallery)), patience=1000)
-        accuracy[k] = rec.identification_accuracy(vae.encode(x_gallery), faces.identity[s.train],
-                                                  vae.encode(faces.images[s.test]), faces.identity[s.test])
+        accuracy[k] = identification_accuracy(vae.encode(x_gallery), faces.identity[s.train],
+                                              vae.encode(faces.images[s.test]), faces.identity[s.test])
     assert accuracy[9] > accuracy[1] + 0.15
 
 
@@ -145,9 +146,9 @@ def test_more_gallery_images_help_the_vae_code(faces):
 def test_decoder_means_of_prior_codes_are_blurrier_than_real_faces(course):
     """05 §1: decoded prior codes keep only part of real faces' fine detail."""
     vae, x_test = course["vae"], course["x_test"]
-    real = L.gradient_energy(x_test).mean()
-    samples = L.gradient_energy(vae.generate(200, seed=0)).mean()
-    reconstructions = L.gradient_energy(vae.reconstruct(x_test)).mean()
+    real = image_metrics.gradient_energy(x_test).mean()
+    samples = image_metrics.gradient_energy(vae.generate(200, seed=0)).mean()
+    reconstructions = image_metrics.gradient_energy(vae.reconstruct(x_test)).mean()
     assert samples < 0.7 * real and reconstructions < 0.8 * real
 
 
@@ -155,11 +156,11 @@ def test_a_large_beta_collapses_the_posterior(course):
     """05 §2: at a large beta few latent dimensions stay active and sampled codes stop identifying people."""
     x_train, x_val, x_test = course["x_train"], course["x_val"], course["x_test"]
     collapsed = _train(x_train, x_val, beta=256.0, epochs=60, patience=60)
-    active = {name: L.active_units(vae.encode(x_test)) for name, vae in [("beta 1", course["vae"]),
+    active = {name: latent_diagnostics.active_units(vae.encode(x_test)) for name, vae in [("beta 1", course["vae"]),
                                                                           ("beta 256", collapsed)]}
     assert active["beta 256"] < active["beta 1"] / 2
-    sampled = rec.identification_accuracy(sampled_codes(collapsed, x_train), course["id_train"],
-                                          sampled_codes(collapsed, x_test), course["id_test"])
+    sampled = identification_accuracy(sampled_codes(collapsed, x_train), course["id_train"],
+                                      sampled_codes(collapsed, x_test), course["id_test"])
     assert sampled < 0.25
 
 
@@ -181,14 +182,14 @@ def test_a_bigger_latent_space_does_not_help(course):
 def test_the_vae_code_is_less_robust_to_perturbed_queries_than_eigenfaces(course):
     """05 §6: shifted, turned, side-lit or covered queries are recognised less often from the VAE's code."""
     vae, x_train, x_test = course["vae"], course["x_train"], course["x_test"]
-    pca = rec.Eigenfaces(40).fit(x_train)
+    pca = Eigenfaces(40).fit(x_train)
     strengths = {"shift": (1, 2, 3, 4), "rotation": (5, 10, 15, 20), "illumination": (0.2, 0.4, 0.6, 0.8),
                  "occlusion": (4, 8, 12, 16)}  # notebook 05's, for faces half the size
     perturbed = {}
     for name, features in [("vae", vae.encode), ("eigenfaces", pca.transform)]:
         gallery = features(x_train)
-        perturbed[name] = np.mean([rec.identification_accuracy(
-            gallery, course["id_train"], features(L.perturb(x_test, kind, s, seed=0).astype(np.float32)),
+        perturbed[name] = np.mean([identification_accuracy(
+            gallery, course["id_train"], features(perturbations.perturb(x_test, kind, s, seed=0).astype(np.float32)),
             course["id_test"]) for kind, values in strengths.items() for s in values])
     assert perturbed["vae"] < perturbed["eigenfaces"]
 
@@ -213,8 +214,8 @@ def test_the_vae_repairs_covered_faces_about_as_well_as_ppca(course):
         ("mean face", repair.repair_with_mean_face(x_test, hidden_test, x_train.mean(axis=0))),
         ("PPCA", repair.repair_with_ppca(x_test, hidden_test, fits[q])),
         ("VAE", repair.repair_with_vae(vae, x_test, hidden_test, steps=steps)))}
-    to_ppca = L.bootstrap_difference(errors["VAE"], errors["PPCA"], course["id_test"])
-    to_mean = L.bootstrap_difference(errors["VAE"], errors["mean face"], course["id_test"])
+    to_ppca = protocol.bootstrap_difference(errors["VAE"], errors["PPCA"], course["id_test"])
+    to_mean = protocol.bootstrap_difference(errors["VAE"], errors["mean face"], course["id_test"])
     assert to_mean[2] < 0  # the VAE's hole error is below the mean face's, the interval below 0
     assert abs(to_ppca[0]) < 0.2 * abs(to_mean[0])  # and within a fifth of that gain of PPCA's
 
@@ -232,7 +233,7 @@ def test_free_bits_keep_units_that_a_large_beta_collapses(course):
         model = model_class(image_shape=SIZE + (1,), **SMALL.replace(beta=256.0).vae_kwargs(), **kwargs)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=SMALL.learning_rate))
         model.fit(course["x_train"], epochs=40, batch_size=SMALL.batch_size, verbose=0)
-        return L.active_units(model.encode(course["x_test"]), 0.01)
+        return latent_diagnostics.active_units(model.encode(course["x_test"]), latent_diagnostics.ACTIVE_THRESHOLD)
 
     plain, free = trained(VAE), trained(remedies.FreeBitsVAE, free_bits=0.5)
     assert plain < SMALL.latent_dim / 2  # the large beta collapses most units
@@ -258,7 +259,7 @@ def labelled_runs(faces, tmp_path_factory):
             model = cache.get(make, {"n_people": 40, "image_shape": SIZE + (1,), "latent_dim": 32, "seed": 0, **extra},
                               x_gallery, p_gallery, epochs=60, seed=0)
             z_gallery, z_query = model.encode(x_gallery), model.encode(x_query)
-            runs[kind].append({"accuracy": rec.identification_accuracy(z_gallery, p_gallery, z_query, p_query, "logreg"),
+            runs[kind].append({"accuracy": identification_accuracy(z_gallery, p_gallery, z_query, p_query, "logreg"),
                                "elbo": float(model.heldout_elbo(x_query, seed=s.seed, n_samples=2).mean())})
     return runs
 
@@ -294,7 +295,7 @@ def test_the_notebooks_name_tests_that_exist():
     for notebook in ("03_training_on_faces", "04_latent_face_recognition", "05_limitations", "06_identity_codes"):
         named |= set(re.findall(r"`(?:tests/test_\w+\.py::)?(test_\w+)`", (root / "notebooks" / "py" / f"{notebook}.py").read_text()))
     defined = {name for name in globals() if name.startswith("test_")}
-    for other in ("test_limitations.py", "test_results.py"):
+    for other in ("test_privacy.py", "test_results.py"):
         defined |= set(re.findall(r"^def (test_\w+)", (root / "tests" / other).read_text(), re.M))
     assert named and named <= defined, sorted(named - defined)
     claims = {name for name in globals() if name.startswith("test_") and name not in {

@@ -7,6 +7,8 @@ import pytest
 from scipy import integrate, stats
 
 from vaeface_utils import elbo as E
+from vaeface_utils import ppca as P
+from vaeface_utils import units as U
 
 
 @pytest.fixture
@@ -18,7 +20,7 @@ def rng():
 def small_ppca(rng):
     """A linear-Gaussian model with D = 6, latent_dim = 2 and a non-orthogonal W."""
     d, q = 6, 2
-    return E.PPCAParams(rng.normal(size=d), rng.normal(size=(d, q)), 0.3)
+    return P.PPCAParams(rng.normal(size=d), rng.normal(size=(d, q)), 0.3)
 
 
 # --------------------------------------------------------------------------- KL and Gaussians
@@ -110,16 +112,16 @@ def test_gaussian_matches_scipy_and_mse_identity(rng):
 
 def test_elbo_two_readings_agree_with_closed_form_kl(rng, small_ppca):
     """E_q[log p(x|z)] - KL(q || p(z)) and E_q[log p(x,z) - log q] agree, and match ppca_elbo."""
-    x, _ = E.ppca_sample(small_ppca, 2, rng=rng)
+    x, _ = P.ppca_sample(small_ppca, 2, rng=rng)
     z_mean, z_log_var = rng.normal(size=(2, 2)), rng.normal(scale=0.3, size=(2, 2))
     s = 200_000
     z = z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal((s, 2, 2))
     log_pz = E.log_normal_diag(z, 0.0, 0.0)
     log_qz = E.log_normal_diag(z, z_mean, z_log_var)
-    log_px_given_z = E.ppca_log_joint(x, z, small_ppca) - log_pz
+    log_px_given_z = P.ppca_log_joint(x, z, small_ppca) - log_pz
     reading_2 = E.elbo_from_samples(log_px_given_z, log_pz, log_qz, sample_axis=0)
     reading_1 = E.elbo(log_px_given_z.mean(0), E.kl_diag_gaussian_standard(z_mean, z_log_var))
-    exact = E.ppca_elbo(x, small_ppca, z_mean, z_log_var)
+    exact = P.ppca_elbo(x, small_ppca, z_mean, z_log_var)
     se = (log_px_given_z + log_pz - log_qz).std(0) / math.sqrt(s)
     assert np.all(np.abs(reading_2 - exact) < 5 * se)
     assert np.all(np.abs(reading_1 - exact) < 5 * se)
@@ -140,14 +142,14 @@ def test_iwae_reference_and_stability(rng):
 
 def test_iwae_monotone_in_expectation_and_below_log_px(rng, small_ppca):
     """E[L_1] <= E[L_5] <= E[L_50] <= log p(x) with a poor q (the prior), 4000 replicates each."""
-    x, _ = E.ppca_sample(small_ppca, 1, rng=rng)
-    log_px = E.ppca_log_likelihood(x, small_ppca)[0]
-    elbo_prior = E.ppca_elbo(x, small_ppca, np.zeros((1, 2)), np.zeros((1, 2)))[0]
+    x, _ = P.ppca_sample(small_ppca, 1, rng=rng)
+    log_px = P.ppca_log_likelihood(x, small_ppca)[0]
+    elbo_prior = P.ppca_elbo(x, small_ppca, np.zeros((1, 2)), np.zeros((1, 2)))[0]
     reps = 4000
     means = {}
     for k in (1, 5, 50):
         z = rng.standard_normal((k, reps, 2))  # q = prior, so log q = log p(z)
-        log_w = E.ppca_log_joint(np.repeat(x, reps, 0), z, small_ppca) - E.log_normal_diag(z, 0.0, 0.0)
+        log_w = P.ppca_log_joint(np.repeat(x, reps, 0), z, small_ppca) - E.log_normal_diag(z, 0.0, 0.0)
         est = E.iwae_bound(log_w)
         means[k] = (est.mean(), est.std() / math.sqrt(reps))
     assert abs(means[1][0] - elbo_prior) < 5 * means[1][1]
@@ -155,13 +157,13 @@ def test_iwae_monotone_in_expectation_and_below_log_px(rng, small_ppca):
 
 
 def test_iwae_with_exact_posterior_is_exact(rng, small_ppca):
-    x, _ = E.ppca_sample(small_ppca, 3, rng=rng)
-    z_mean, z_cov = E.ppca_posterior(x, small_ppca)
+    x, _ = P.ppca_sample(small_ppca, 3, rng=rng)
+    z_mean, z_cov = P.ppca_posterior(x, small_ppca)
     chol = np.linalg.cholesky(z_cov)
     z = z_mean + rng.standard_normal((4, 3, 2)) @ chol.T
     log_q = stats.multivariate_normal(np.zeros(2), z_cov).logpdf(z - z_mean)
-    log_w = E.ppca_log_joint(x, z, small_ppca) - log_q
-    np.testing.assert_allclose(E.iwae_bound(log_w), E.ppca_log_likelihood(x, small_ppca), rtol=1e-10)
+    log_w = P.ppca_log_joint(x, z, small_ppca) - log_q
+    np.testing.assert_allclose(E.iwae_bound(log_w), P.ppca_log_likelihood(x, small_ppca), rtol=1e-10)
 
 
 # --------------------------------------------------------------------------- units
@@ -170,12 +172,12 @@ def test_iwae_with_exact_posterior_is_exact(rng, small_ppca):
 def test_bits_per_dim_round_trip_and_value():
     d = 64 * 64
     nats = np.array([1000.0, 2839.2])
-    bpd = E.nats_to_bits_per_dim(nats, d)
+    bpd = U.nats_to_bits_per_dim(nats, d)
     np.testing.assert_allclose(bpd, nats / d / math.log(2))
-    np.testing.assert_allclose(E.bits_per_dim_to_nats(bpd, d), nats)
-    assert E.discretization_correction_nats(d) == pytest.approx(d * 8 * math.log(2))
-    assert E.nats_to_bits_per_dim(E.discretization_correction_nats(d), d) == pytest.approx(8.0)
-    assert E.discretization_correction_nats(3, n_levels=2) == pytest.approx(3 * math.log(2))
+    np.testing.assert_allclose(U.bits_per_dim_to_nats(bpd, d), nats)
+    assert U.discretization_correction_nats(d) == pytest.approx(d * 8 * math.log(2))
+    assert U.nats_to_bits_per_dim(U.discretization_correction_nats(d), d) == pytest.approx(8.0)
+    assert U.discretization_correction_nats(3, n_levels=2) == pytest.approx(3 * math.log(2))
 
 
 def test_discretization_correction_against_binned_gaussian():
@@ -184,7 +186,7 @@ def test_discretization_correction_against_binned_gaussian():
     y = (levels + 0.5) / 256
     dist = stats.norm(0.5, 0.2)
     log_p_bins = np.log(dist.cdf((levels + 1) / 256) - dist.cdf(levels / 256))
-    approx = dist.logpdf(y) - E.discretization_correction_nats(1)
+    approx = dist.logpdf(y) - U.discretization_correction_nats(1)
     np.testing.assert_allclose(log_p_bins, approx, atol=1e-4)
 
 
@@ -192,20 +194,20 @@ def test_discretization_correction_against_binned_gaussian():
 
 
 def test_ppca_log_likelihood_matches_scipy(rng, small_ppca):
-    x, _ = E.ppca_sample(small_ppca, 5, rng=rng)
+    x, _ = P.ppca_sample(small_ppca, 5, rng=rng)
     cov = small_ppca.W @ small_ppca.W.T + small_ppca.sigma2 * np.eye(6)
     want = stats.multivariate_normal(small_ppca.mean, cov).logpdf(x)
-    np.testing.assert_allclose(E.ppca_log_likelihood(x, small_ppca), want, rtol=1e-12)
+    np.testing.assert_allclose(P.ppca_log_likelihood(x, small_ppca), want, rtol=1e-12)
 
 
 def test_ppca_log_likelihood_by_quadrature():
     """A 1-D latent: log p(x) = log of the integral of p(x|z) p(z) over z, by adaptive quadrature."""
-    params = E.PPCAParams(np.array([0.5, -1.0, 2.0]), np.array([[1.5], [-0.7], [0.3]]), 0.4)
+    params = P.PPCAParams(np.array([0.5, -1.0, 2.0]), np.array([[1.5], [-0.7], [0.3]]), 0.4)
     x = np.array([[1.2, -2.0, 2.5]])
-    exact = E.ppca_log_likelihood(x, params)[0]
+    exact = P.ppca_log_likelihood(x, params)[0]
 
     def joint(z):
-        return np.exp(E.ppca_log_joint(x, np.array([[z]]), params)[0] - exact)  # scaled to be near 1
+        return np.exp(P.ppca_log_joint(x, np.array([[z]]), params)[0] - exact)  # scaled to be near 1
 
     value, _ = integrate.quad(joint, -12, 12, epsabs=1e-13, epsrel=1e-12)
     assert math.log(value) == pytest.approx(0.0, abs=1e-9)
@@ -213,26 +215,26 @@ def test_ppca_log_likelihood_by_quadrature():
 
 def test_identity_log_px_equals_elbo_plus_kl_to_posterior(rng):
     """log p(x) = ELBO(q) + KL(q || p(z|x)) to 1e-10, for the exact posterior and for worse q."""
-    x_train, _ = E.ppca_sample(E.PPCAParams(np.zeros(8), rng.normal(size=(8, 3)), 0.2), 500, rng=rng)
-    params = E.ppca_fit(x_train, 3)
+    x_train, _ = P.ppca_sample(P.PPCAParams(np.zeros(8), rng.normal(size=(8, 3)), 0.2), 500, rng=rng)
+    params = P.ppca_fit(x_train, 3)
     x = x_train[:4]
-    log_px = E.ppca_log_likelihood(x, params)
-    post_mean, post_cov = E.ppca_posterior(x, params)
+    log_px = P.ppca_log_likelihood(x, params)
+    post_mean, post_cov = P.ppca_posterior(x, params)
     assert np.allclose(post_cov, np.diag(np.diag(post_cov)), atol=1e-12)  # orthogonal W: diagonal
     post_log_var = np.log(np.diag(post_cov))
-    np.testing.assert_allclose(E.ppca_elbo(x, params, post_mean, post_log_var), log_px, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(P.ppca_elbo(x, params, post_mean, post_log_var), log_px, rtol=0, atol=1e-10)
     for shift, scale in ((0.3, 0.0), (0.0, 0.7), (-1.0, -1.0)):
         q_mean, q_log_var = post_mean + shift, post_log_var + scale
-        value = E.ppca_elbo(x, params, q_mean, q_log_var)
+        value = P.ppca_elbo(x, params, q_mean, q_log_var)
         kl = E.kl_diag_gaussians(q_mean, q_log_var, post_mean, post_log_var)
         np.testing.assert_allclose(value + kl, log_px, rtol=0, atol=1e-10)
         assert np.all(value < log_px)
 
 
 def test_ppca_fit_is_the_ml_solution(rng):
-    true = E.PPCAParams(rng.normal(size=5), rng.normal(size=(5, 2)), 0.1)
-    x, _ = E.ppca_sample(true, 400, rng=rng)
-    fit = E.ppca_fit(x, 2)
+    true = P.PPCAParams(rng.normal(size=5), rng.normal(size=(5, 2)), 0.1)
+    x, _ = P.ppca_sample(true, 400, rng=rng)
+    fit = P.ppca_fit(x, 2)
     cov = np.cov(x, rowvar=False, bias=True)
     eig = np.sort(np.linalg.eigvalsh(cov))[::-1]
     assert fit.sigma2 == pytest.approx(eig[2:].mean(), rel=1e-10)
@@ -240,41 +242,41 @@ def test_ppca_fit_is_the_ml_solution(rng):
     model_cov = fit.W @ fit.W.T + fit.sigma2 * np.eye(5)
     np.testing.assert_allclose(np.sort(np.linalg.eigvalsh(model_cov))[::-1][:2], eig[:2], rtol=1e-10)
     # The ML fit beats the true parameters and small perturbations of itself on the training data.
-    best = E.ppca_log_likelihood(x, fit).sum()
-    assert best >= E.ppca_log_likelihood(x, true).sum()
-    for bump in (E.PPCAParams(fit.mean, fit.W * 1.05, fit.sigma2), E.PPCAParams(fit.mean, fit.W, fit.sigma2 * 1.1)):
-        assert best > E.ppca_log_likelihood(x, bump).sum()
+    best = P.ppca_log_likelihood(x, fit).sum()
+    assert best >= P.ppca_log_likelihood(x, true).sum()
+    for bump in (P.PPCAParams(fit.mean, fit.W * 1.05, fit.sigma2), P.PPCAParams(fit.mean, fit.W, fit.sigma2 * 1.1)):
+        assert best > P.ppca_log_likelihood(x, bump).sum()
 
 
 def test_ppca_scales_to_images(rng):
     """D = 4096 pixels, n = 200 images: fit, likelihood and posterior without a D x D matrix."""
     x = rng.random((200, 4096))
-    params = E.ppca_fit(x, 16)
-    log_px = E.ppca_log_likelihood(x, params)
-    z_mean, z_cov = E.ppca_posterior(x, params)
+    params = P.ppca_fit(x, 16)
+    log_px = P.ppca_log_likelihood(x, params)
+    z_mean, z_cov = P.ppca_posterior(x, params)
     assert log_px.shape == (200,) and np.isfinite(log_px).all()
     assert z_mean.shape == (200, 16) and z_cov.shape == (16, 16)
-    np.testing.assert_allclose(E.ppca_elbo(x[:5], params, z_mean[:5], np.log(np.diag(z_cov))), log_px[:5],
+    np.testing.assert_allclose(P.ppca_elbo(x[:5], params, z_mean[:5], np.log(np.diag(z_cov))), log_px[:5],
                                rtol=1e-10)
 
 
 def test_ppca_posterior_matches_bayes_rule_by_brute_force(small_ppca):
     x = np.array([[0.3, -0.2, 1.0, 0.5, -1.5, 0.7]])
-    z_mean, z_cov = E.ppca_posterior(x, small_ppca)
+    z_mean, z_cov = P.ppca_posterior(x, small_ppca)
     # p(z|x) = p(x, z) / p(x): compare log densities at a few points.
     z = np.array([[[0.0, 0.0]], [[1.0, -0.5]], [[-0.3, 2.0]]])
-    lhs = E.ppca_log_joint(x, z, small_ppca) - E.ppca_log_likelihood(x, small_ppca)
+    lhs = P.ppca_log_joint(x, z, small_ppca) - P.ppca_log_likelihood(x, small_ppca)
     rhs = stats.multivariate_normal(z_mean[0], z_cov).logpdf(z[:, 0])
     np.testing.assert_allclose(lhs[:, 0], rhs, rtol=1e-10)
 
 
 def test_ppca_sample_moments(small_ppca):
-    x, z = E.ppca_sample(small_ppca, 50_000, rng=0)
+    x, z = P.ppca_sample(small_ppca, 50_000, rng=0)
     cov = small_ppca.W @ small_ppca.W.T + small_ppca.sigma2 * np.eye(6)
     np.testing.assert_allclose(np.cov(x, rowvar=False), cov, atol=0.1)
     np.testing.assert_allclose(x.mean(0), small_ppca.mean, atol=0.05)
-    x2, _ = E.ppca_sample(small_ppca, 3, rng=5)
-    x3, _ = E.ppca_sample(small_ppca, 3, rng=np.random.default_rng(5))
+    x2, _ = P.ppca_sample(small_ppca, 3, rng=5)
+    x3, _ = P.ppca_sample(small_ppca, 3, rng=np.random.default_rng(5))
     np.testing.assert_array_equal(x2, x3)
 
 
@@ -315,41 +317,41 @@ def test_error_messages_name_argument_and_fix():
             np.zeros((2, 3)), np.zeros((2, 3)), sample_axis=2)
     _raises(ValueError, r"`log_px_given_z` and `log_qz`", E.elbo_from_samples, np.zeros(3), np.zeros(3), np.zeros(2))
     for bad in (0, -3, 2.5, True):
-        _raises(ValueError, r"`n_dims` must be an int >= 1; got", E.nats_to_bits_per_dim, 1.0, bad)
-    _raises(ValueError, r"`n_dims` must be an int >= 1", E.bits_per_dim_to_nats, 1.0, 0)
-    _raises(ValueError, r"`n_levels` must be an int >= 2", E.discretization_correction_nats, 4, n_levels=1)
+        _raises(ValueError, r"`n_dims` must be an int >= 1; got", U.nats_to_bits_per_dim, 1.0, bad)
+    _raises(ValueError, r"`n_dims` must be an int >= 1", U.bits_per_dim_to_nats, 1.0, 0)
+    _raises(ValueError, r"`n_levels` must be an int >= 2", U.discretization_correction_nats, 4, n_levels=1)
     _raises(TypeError, r"`x` must be a number or an array of numbers", E.bernoulli_log_likelihood, "abc", [1.0])
 
 
 def test_ppca_errors(small_ppca):
     x = np.zeros((3, 6))
     for bad in (0, 6, 3.0):
-        _raises(ValueError, r"`latent_dim` must be an int with 1 <= latent_dim < min\(n, D\)", E.ppca_fit,
+        _raises(ValueError, r"`latent_dim` must be an int with 1 <= latent_dim < min\(n, D\)", P.ppca_fit,
                 np.random.default_rng(0).normal(size=(10, 6)), bad)
-    _raises(ValueError, r"`x` must have 2 dimension", E.ppca_fit, np.zeros(6), 1)
-    _raises(ValueError, r"no variance outside its top 1 directions", E.ppca_fit,
+    _raises(ValueError, r"`x` must have 2 dimension", P.ppca_fit, np.zeros(6), 1)
+    _raises(ValueError, r"no variance outside its top 1 directions", P.ppca_fit,
             np.outer(np.arange(10.0), np.ones(4)), 1)
-    _raises(ValueError, r"`x` must have D = 6 columns", E.ppca_log_likelihood, np.zeros((3, 5)), small_ppca)
-    _raises(ValueError, r"`x` must have 2 dimension", E.ppca_posterior, np.zeros(6), small_ppca)
-    _raises(ValueError, r"`params.sigma2` must be > 0", E.ppca_log_likelihood, x,
-            E.PPCAParams(small_ppca.mean, small_ppca.W, 0.0))
-    _raises(ValueError, r"`params.W` must have one row per dimension", E.ppca_log_likelihood, x,
-            E.PPCAParams(small_ppca.mean, small_ppca.W[:4], 1.0))
-    _raises(TypeError, r"`params` must be PPCAParams", E.ppca_log_likelihood, x, {"W": small_ppca.W})
-    _raises(ValueError, r"`z` must end in \(n, latent_dim\)", E.ppca_log_joint, x, np.zeros((3, 3)), small_ppca)
-    _raises(ValueError, r"`z_mean` must have shape \(n, latent_dim\)", E.ppca_elbo, x, small_ppca,
+    _raises(ValueError, r"`x` must have D = 6 columns", P.ppca_log_likelihood, np.zeros((3, 5)), small_ppca)
+    _raises(ValueError, r"`x` must have 2 dimension", P.ppca_posterior, np.zeros(6), small_ppca)
+    _raises(ValueError, r"`params.sigma2` must be > 0", P.ppca_log_likelihood, x,
+            P.PPCAParams(small_ppca.mean, small_ppca.W, 0.0))
+    _raises(ValueError, r"`params.W` must have one row per dimension", P.ppca_log_likelihood, x,
+            P.PPCAParams(small_ppca.mean, small_ppca.W[:4], 1.0))
+    _raises(TypeError, r"`params` must be PPCAParams", P.ppca_log_likelihood, x, {"W": small_ppca.W})
+    _raises(ValueError, r"`z` must end in \(n, latent_dim\)", P.ppca_log_joint, x, np.zeros((3, 3)), small_ppca)
+    _raises(ValueError, r"`z_mean` must have shape \(n, latent_dim\)", P.ppca_elbo, x, small_ppca,
             np.zeros((2, 2)), np.zeros(2))
-    _raises(ValueError, r"`z_log_var` must have shape", E.ppca_elbo, x, small_ppca, np.zeros((3, 2)),
+    _raises(ValueError, r"`z_log_var` must have shape", P.ppca_elbo, x, small_ppca, np.zeros((3, 2)),
             np.zeros((3, 3)))
-    _raises(ValueError, r"`n` must be an int >= 1", E.ppca_sample, small_ppca, 0)
+    _raises(ValueError, r"`n` must be an int >= 1", P.ppca_sample, small_ppca, 0)
 
 
 def test_ppca_fit_with_a_given_noise_variance(rng):
     x = rng.normal(size=(80, 6)) @ rng.normal(size=(6, 6))
-    ml = E.ppca_fit(x, 2)
-    same = E.ppca_fit(x, 2, sigma2=ml.sigma2)
+    ml = P.ppca_fit(x, 2)
+    same = P.ppca_fit(x, 2, sigma2=ml.sigma2)
     assert np.allclose(same.W @ same.W.T, ml.W @ ml.W.T) and same.sigma2 == ml.sigma2
-    bigger = E.ppca_fit(x, 2, sigma2=10 * ml.sigma2)
+    bigger = P.ppca_fit(x, 2, sigma2=10 * ml.sigma2)
     assert bigger.sigma2 == 10 * ml.sigma2
     # W W^T + sigma2 I keeps the sample covariance's top-2 variances where they exceed sigma2
     cov = np.cov(x, rowvar=False, bias=True)
@@ -357,15 +359,15 @@ def test_ppca_fit_with_a_given_noise_variance(rng):
     model = np.sort(np.linalg.eigvalsh(bigger.W @ bigger.W.T + bigger.sigma2 * np.eye(6)))[::-1][:2]
     assert np.allclose(model, np.maximum(top, bigger.sigma2))
     with pytest.raises(ValueError, match="noise variance > 0"):
-        E.ppca_fit(x, 2, sigma2=0.0)
+        P.ppca_fit(x, 2, sigma2=0.0)
 
 
 def test_ppca_select_scores_every_pair_on_held_out_data(rng):
     x = 3 * rng.normal(size=(300, 2)) @ rng.normal(size=(2, 8)) + 0.3 * rng.normal(size=(300, 8))
-    chosen = E.ppca_select(x[:150], x[150:], [1, 2, 3], [0.01, 0.09, 1.0])
+    chosen = P.ppca_select(x[:150], x[150:], [1, 2, 3], [0.01, 0.09, 1.0])
     assert len(chosen.scores) == 3 * 4 and chosen.latent_dim == 2
     best = max(chosen.scores, key=chosen.scores.get)
-    assert np.isclose(chosen.scores[best], E.ppca_log_likelihood(x[150:], chosen.params).mean())
+    assert np.isclose(chosen.scores[best], P.ppca_log_likelihood(x[150:], chosen.params).mean())
     assert set(chosen.ml_sigma2) == {1, 2, 3}
     with pytest.raises(ValueError, match="latent_dims"):
-        E.ppca_select(x[:150], x[150:], [0, 2])
+        P.ppca_select(x[:150], x[150:], [0, 2])

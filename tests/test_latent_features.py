@@ -1,4 +1,4 @@
-"""Tests of vaeface_utils.latent_features: per-split VAEs, sampled codes, validation curves.
+"""Tests of vaeface_utils.latent_features: per-split VAEs, training budgets, validation curves.
 
 Tiny 16 x 16 images of a few synthetic "people", a two-layer network and a
 few epochs keep each test to seconds on a CPU.
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from vaeface_utils import config, latent_features
-from vaeface_utils import recognition as rec
 from vaeface_utils.checks import recognition as check
 from vaeface_utils.data import split_per_identity
-from vaeface_utils.latent_features import PerSplitVAE, accuracy_during_training, epochs_for, sampled_z
-from vaeface_utils.training import TrainingSettings
+from vaeface_utils.identification import evaluate_identification
+from vaeface_utils.latent_features import PerSplitVAE, accuracy_during_training, epochs_for
+from vaeface_utils.training_settings import TrainingSettings
 
 TINY = TrainingSettings(latent_dim=2, filters=(4, 8), epochs=2, batch_size=8, seed=0)
 
@@ -31,34 +31,7 @@ def full_mode(monkeypatch):
 
 
 # --------------------------------------------------------------------------
-# sampled_z and epochs_for
-
-
-def test_sampled_z_is_the_reparameterisation_with_numpy_noise():
-    z_mean = np.array([[0.5, -1.0], [2.0, 0.0]])
-    z_log_var = np.array([[0.0, np.log(4.0)], [-2.0, 1.0]])
-    eps = np.random.default_rng(3).standard_normal(z_mean.shape)
-    assert np.allclose(sampled_z(z_mean, z_log_var, seed=3), z_mean + np.exp(z_log_var / 2) * eps)
-
-
-def test_sampled_z_has_the_posterior_moments():
-    # Monte Carlo with 200,000 draws: the standard error of the mean is sigma / 447, under 0.005 here.
-    n = 200_000
-    z_mean = np.tile([[1.0, -2.0]], (n, 1))
-    z_log_var = np.tile([[0.0, np.log(0.25)]], (n, 1))
-    z = sampled_z(z_mean, z_log_var, seed=0)
-    assert np.allclose(z.mean(axis=0), [1.0, -2.0], atol=0.02)
-    assert np.allclose(z.std(axis=0), [1.0, 0.5], atol=0.01)
-
-
-def test_sampled_z_accepts_a_generator_and_rejects_bad_shapes():
-    rng = np.random.default_rng(0)
-    a, b = sampled_z([[0.0]], [[0.0]], seed=rng), sampled_z([[0.0]], [[0.0]], seed=rng)
-    assert a.shape == (1, 1) and a[0, 0] != b[0, 0]  # the generator advances
-    with pytest.raises(ValueError, match="z_log_var"):
-        sampled_z(np.zeros((3, 2)), np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="2-D"):
-        sampled_z(np.zeros(3), np.zeros(3))
+# epochs_for
 
 
 def test_epochs_for_keeps_the_images_seen():
@@ -82,44 +55,47 @@ def test_per_split_vae_trains_on_the_gallery_only_and_caches(blobs, tmp_path):
     per_split = PerSplitVAE(TINY, images_seen=40, cache_dir=tmp_path)
     original = per_split.vae
 
-    def spy(images_train, split_seed=0):
-        seen.append((images_train.copy(), split_seed))
-        return original(images_train, split_seed)
+    def spy(images_train):
+        seen.append(images_train.copy())
+        return original(images_train)
 
     per_split.vae = spy
-    result = rec.evaluate_identification(images, identity, fit_features=per_split.fit_features("mean"),
-                                         n_train=5, n_splits=2, seed=0)
+    result = evaluate_identification(images, identity, fit_features=per_split.fit_features("mean"),
+                                     n_train=5, n_splits=2, seed=0)
     assert result.n_features == TINY.latent_dim and len(result.accuracies) == 2
-    for (gallery, seed), split in zip(seen, [split_per_identity(identity, 5, seed=s) for s in (0, 1)]):
-        assert seed == split.seed and np.array_equal(gallery, images[split.train])  # never a query image
+    for gallery, split in zip(seen, [split_per_identity(identity, 5, seed=s) for s in (0, 1)]):
+        assert np.array_equal(gallery, images[split.train])  # never a query image
     assert per_split.trained == 2 and per_split.loaded == 0
     assert len(list(tmp_path.glob("vae04-full-*.keras"))) == 2 and len(per_split.train_seconds) == 2
     record = json.loads(next(tmp_path.glob("vae04-full-*.json")).read_text())
     assert record["settings"]["epochs"] == epochs_for(40, 20) == 2 and record["n_train"] == 20
+    # trained without validation images: no extra pass, the fixed budget's last epoch kept
+    assert len(record["history"]["loss"]) == 2 and not any(k.startswith("val_") for k in record["history"])
 
     again = PerSplitVAE(TINY, images_seen=40, cache_dir=tmp_path)
-    z_again = again.vae(images[split.train], split.seed).encode(images)
+    z_again = again.vae(images[split.train]).encode(images)
     assert again.loaded == 1 and again.trained == 0
-    assert np.array_equal(z_again, original(images[split.train], split.seed).encode(images))
+    assert np.array_equal(z_again, original(images[split.train]).encode(images))
     assert set(again.train_seconds.values()) <= set(per_split.train_seconds.values())
 
 
-def test_per_split_vae_memoises_and_the_key_depends_on_the_split(blobs, tmp_path):
+def test_per_split_vae_memoises_and_the_key_depends_on_the_training_images(blobs, tmp_path):
     images, _ = blobs
     per_split = PerSplitVAE(TINY, cache_dir=tmp_path)
-    a = per_split.vae(images[:20], 0)
-    assert per_split.vae(images[:20], 0) is a
-    per_split.vae(images[:20], 1)
-    assert per_split.trained == 2  # another split seed is another model
+    a = per_split.vae(images[:20])
+    assert per_split.vae(images[:20]) is a
+    assert per_split.path(images[:20]) != per_split.path(images[1:21])
+    per_split.vae(images[1:21])
+    assert per_split.trained == 2  # other training images, another model
 
 
 def test_per_split_vae_keeps_only_the_most_recent_in_memory(blobs, tmp_path):
     images, _ = blobs
     per_split = PerSplitVAE(TINY, cache_dir=tmp_path, max_in_memory=1)
-    a = per_split.vae(images[:20], 0)
-    per_split.vae(images[:20], 1)  # pushes split 0's VAE out of memory
+    a = per_split.vae(images[:20])
+    per_split.vae(images[1:21])  # pushes the first VAE out of memory
     assert "1 VAEs in memory" in repr(per_split)
-    again = per_split.vae(images[:20], 0)
+    again = per_split.vae(images[:20])
     assert again is not a and (per_split.trained, per_split.loaded) == (2, 1)  # read back, not retrained
     np.testing.assert_allclose(again.encode(images[:5]), a.encode(images[:5]), rtol=1e-6, atol=1e-6)
     for bad in (0, 1.5, True):
@@ -140,7 +116,7 @@ def test_the_three_kinds_of_features(blobs, tmp_path):
     split = split_per_identity(identity, 5, seed=0)
     per_split = PerSplitVAE(TINY, cache_dir=tmp_path)
     x_train, y_train = images[split.train], identity[split.train]
-    z_mean, z_log_var = per_split.vae(x_train, 0).posterior(images[split.test])
+    z_mean, z_log_var = per_split.vae(x_train).posterior(images[split.test])
     mean = per_split.fit_features("mean")(x_train, y_train, split).transform(images[split.test])
     assert np.allclose(mean, z_mean)
     sample = per_split.fit_features("sample", seed=4)(x_train, y_train, split)
@@ -153,6 +129,37 @@ def test_the_three_kinds_of_features(blobs, tmp_path):
     lda = per_split.fit_features("mean+lda")(x_train, y_train, split)
     assert lda.transform(images[split.test]).shape == (len(split.test), min(TINY.latent_dim, 3))
     assert per_split.trained == 1  # one VAE served all three
+
+
+def test_vae_codes_is_a_scikit_learn_transformer(blobs, tmp_path):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    images, _ = blobs
+    per_split = PerSplitVAE(TINY, cache_dir=tmp_path)
+    codes = latent_features.VAECodes(per_split, kind="mean")
+    assert clone(codes).get_params() == codes.get_params()  # the same store, shared
+    with pytest.raises(NotFittedError):
+        codes.transform(images[:3])
+    pipeline = make_pipeline(codes, StandardScaler()).fit(images[:20])
+    out = pipeline.transform(images[20:])
+    z = per_split.vae(images[:20]).encode(images[20:])
+    np.testing.assert_allclose(out, (z - z_train_mean(per_split, images)) / z_train_std(per_split, images),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(TypeError, match="PerSplitVAE"):
+        latent_features.VAECodes(None).fit(images[:20])
+    with pytest.raises(ValueError, match="'mean' or 'sample'"):
+        latent_features.VAECodes(per_split, kind="mean+lda").fit(images[:20])
+
+
+def z_train_mean(per_split, images):
+    return per_split.vae(images[:20]).encode(images[:20]).mean(axis=0)
+
+
+def z_train_std(per_split, images):
+    return per_split.vae(images[:20]).encode(images[:20]).std(axis=0)
 
 
 def test_bad_arguments_get_clear_errors(tmp_path):
@@ -168,11 +175,11 @@ def test_bad_arguments_get_clear_errors(tmp_path):
 
 def test_a_damaged_cache_file_gets_a_clear_error(blobs, tmp_path):
     images, _ = blobs
-    PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20], 0)
+    PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20])
     path = next(tmp_path.glob("vae04-*.keras"))
     path.write_bytes(b"not a model")
     with pytest.raises(OSError, match="Delete it"):
-        PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20], 0)
+        PerSplitVAE(TINY, cache_dir=tmp_path).vae(images[:20])
 
 
 # --------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vaeface_utils import elbo
-from vaeface_utils import limitations as lim
+from vaeface_utils import ppca
+from vaeface_utils.perturbations import occlude
 from vaeface_utils.repair import hidden_squares, hole_rmse, repair_with_mean_face, repair_with_ppca, repair_with_vae
 
 
@@ -16,7 +16,7 @@ def test_hidden_squares_are_where_occlude_covers():
     x = _faces()
     hidden = hidden_squares(x, 3, seed=4)
     assert hidden.dtype == bool and hidden.shape == x.shape and np.all(hidden.sum(axis=(1, 2, 3)) == 9)
-    assert np.array_equal(lim.occlude(x, 3, seed=4) == 0.0, hidden)
+    assert np.array_equal(occlude(x, 3, seed=4) == 0.0, hidden)
     with pytest.raises(ValueError, match="`size` must be an int from 1 to 8"):
         hidden_squares(x, 9)
 
@@ -33,7 +33,7 @@ def test_mean_face_fills_the_hole_and_keeps_the_rest():
 def test_ppca_recovers_a_face_that_lies_in_its_subspace():
     rng = np.random.default_rng(1)
     train = _faces(60)
-    params = elbo.ppca_fit(train.reshape(60, -1), 5)
+    params = ppca.ppca_fit(train.reshape(60, -1), 5)
     codes = rng.normal(size=(4, 5))
     x = (params.mean + codes @ params.W.T).reshape(4, 8, 8, 1)
     hidden = hidden_squares(x, 3, seed=2)

@@ -1,4 +1,4 @@
-"""Tests of vaeface_utils.training: settings, the training loop, and the model cache.
+"""Tests of training the course VAE: settings, callbacks, the training loop, and the model cache.
 
 Tiny 16 x 16 images of a few synthetic "people", a two-layer network and one
 or two epochs keep each test to seconds on a CPU.
@@ -12,17 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaeface_utils import config, training
+from vaeface_utils import callbacks, config, model_cache, training_settings
 from vaeface_utils.data import FaceData, split_per_identity
-from vaeface_utils.training import (
-    HISTORY_KEYS,
-    TrainedVAE,
-    TrainingSettings,
-    course_settings,
-    load_or_train_vae,
-    make_dataset,
-    train_vae,
-)
+from vaeface_utils.model_cache import TrainedVAE, load_or_train_vae
+from vaeface_utils.training import HISTORY_KEYS, make_dataset, train_vae
+from vaeface_utils.training_settings import TrainingSettings, course_settings
 
 SHAPE = (16, 16, 1)
 TINY = TrainingSettings(latent_dim=2, filters=(4, 8), epochs=2, batch_size=8, patience=2,
@@ -115,7 +109,7 @@ def test_make_dataset_batches_and_reshuffles(faces):
     assert np.array_equal(ordered, faces.images[:20])
 
 
-@pytest.mark.parametrize("pipeline", training.PIPELINES)
+@pytest.mark.parametrize("pipeline", training_settings.PIPELINES)
 def test_history_has_the_expected_keys_per_epoch(faces, split, pipeline):
     vae, history = train_vae(faces.images[split.train], faces.images[split.val], TINY.replace(pipeline=pipeline))
     assert tuple(history) == HISTORY_KEYS
@@ -157,10 +151,36 @@ def test_early_stopping_restores_the_best_weights(faces, split):
     assert not all(np.array_equal(a, b) for a, b in zip(restored, snapshots.weights[-1]))
 
 
+def test_without_validation_images_training_runs_the_whole_budget_and_keeps_the_last_epoch(faces, split):
+    keras = config.import_keras()
+
+    class Snapshots(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([w.copy() for w in self.model.get_weights()])
+
+    snapshots = Snapshots()
+    # A learning rate far too high: the training loss jumps about, so its lowest is not the last epoch's.
+    settings = TINY.replace(epochs=12, patience=12, reduce_lr_patience=0, learning_rate=0.2)
+    vae, history = train_vae(faces.images[split.train], None, settings, callbacks=[snapshots])
+    assert len(history["loss"]) == 12 and not any(key.startswith("val_") for key in history)
+    assert int(np.argmin(history["loss"])) < 11, "the lowest loss must not be the last epoch's"
+    assert all(np.array_equal(a, b) for a, b in zip(vae.get_weights(), snapshots.weights[-1]))
+
+
+@pytest.mark.parametrize("changes", [{"patience": 1}, {"reduce_lr_patience": 1, "patience": 2}])
+def test_without_validation_images_early_stopping_or_a_schedule_is_refused(faces, split, changes):
+    with pytest.raises(ValueError, match=r"no validation loss.*patience=settings.epochs, reduce_lr_patience=0"):
+        train_vae(faces.images[split.train], None, TINY.replace(**changes))
+
+
 def test_progress_line_reports_every_n_epochs_and_at_the_end(faces, split):
     printed = []
-    every_epoch = training.ProgressLine(every=1, print_fn=printed.append)
-    at_the_end = training.ProgressLine(every=5)
+    every_epoch = callbacks.ProgressLine(every=1, print_fn=printed.append)
+    at_the_end = callbacks.ProgressLine(every=5)
     train_vae(faces.images[split.train], faces.images[split.val], TINY, callbacks=[every_epoch, at_the_end])
     assert len(printed) == 2 and printed == every_epoch.lines
     assert printed[0].startswith("epoch   1: loss") and "val_loss" in printed[0] and "s/epoch" in printed[0]
@@ -174,7 +194,7 @@ def test_progress_line_reports_every_n_epochs_and_at_the_end(faces, split):
     (lambda x, v: train_vae(x, v[:, :8, :8], TINY), ValueError, r"same shape; got \(16, 16, 1\) and \(8, 8, 1\)"),
     (lambda x, v: train_vae(x, v, TINY, verbose=3), ValueError, r"`verbose` must be 0, 1 or 2"),
     (lambda x, v: train_vae(list(x), v, TINY), TypeError, r"`images_train` must be a NumPy array"),
-    (lambda x, v: training.ProgressLine(every=0), ValueError, r"`every` must be an int >= 1"),
+    (lambda x, v: callbacks.ProgressLine(every=0), ValueError, r"`every` must be an int >= 1"),
 ])
 def test_bad_training_arguments_get_clear_errors(faces, split, call, error, match):
     with pytest.raises(error, match=match):
@@ -211,19 +231,19 @@ def test_cache_dir_defaults_to_the_config_cache(faces, split, tmp_path, monkeypa
     {"gaussian_log_var": -4.0},
 ])
 def test_a_changed_setting_misses_the_cache(faces, split, tmp_path, change):
-    base = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    base = model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     changed = TINY.replace(**change)
-    assert training.cache_path(changed, faces=faces, split=split, cache_dir=tmp_path) != base
+    assert model_cache.cache_path(changed, faces=faces, split=split, cache_dir=tmp_path) != base
 
 
 def test_a_changed_split_data_or_mode_misses_the_cache(faces, split, tmp_path, monkeypatch):
-    base = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    base = model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     other_split = split_per_identity(faces.identity, n_train=5, n_val=1, seed=1)
-    assert training.cache_path(TINY, faces=faces, split=other_split, cache_dir=tmp_path) != base
+    assert model_cache.cache_path(TINY, faces=faces, split=other_split, cache_dir=tmp_path) != base
     brighter = FaceData(faces.images * 0.5, faces.identity, faces.description, faces.source)
-    assert training.cache_path(TINY, faces=brighter, split=split, cache_dir=tmp_path) != base
+    assert model_cache.cache_path(TINY, faces=brighter, split=split, cache_dir=tmp_path) != base
     monkeypatch.setenv(config.FAST_ENV, "1")
-    fast = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    fast = model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     assert fast != base and fast.name.startswith("vae-fast-")
 
 
@@ -231,26 +251,26 @@ def test_changed_model_code_or_library_versions_miss_the_cache(faces, split, tmp
     """The key covers the code that trains the model and the libraries it runs on, not just the settings."""
     from importlib import metadata
 
-    base = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
-    assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base  # stable
+    base = model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    assert model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base  # stable
 
     # The model's code: a copy of the package with model.py edited.
-    package = Path(training.__file__).resolve().parent
+    package = Path(model_cache.__file__).resolve().parent
     copy = tmp_path / "copy"
     copy.mkdir()
-    for name in training.CODE_FILES:
+    for name in model_cache.CODE_FILES:
         (copy / name).write_bytes((package / name).read_bytes())
-    real_code = training.code_fingerprint()["code"]
+    real_code = model_cache.code_fingerprint()["code"]
     source = (package / "model.py").read_text()
     with monkeypatch.context() as patch:
-        patch.setattr(training, "__file__", str(copy / "training.py"))
+        patch.setattr(model_cache, "__file__", str(copy / "model_cache.py"))
         # A comment or a docstring changes nothing that training does: same key.
         (copy / "model.py").write_text(source.replace('"""', '"""Reworded. ', 1) + "\n# a comment\n")
-        assert training.code_fingerprint()["code"] == real_code
+        assert model_cache.code_fingerprint()["code"] == real_code
         # A line of code does: a new key.
         (copy / "model.py").write_text(source + "\n_CHANGED = 1\n")
-        assert training.code_fingerprint()["code"] != real_code
-        assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
+        assert model_cache.code_fingerprint()["code"] != real_code
+        assert model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
 
     # Another Keras (or TensorFlow) version.
     real_version = metadata.version
@@ -260,13 +280,13 @@ def test_changed_model_code_or_library_versions_miss_the_cache(faces, split, tmp
 
     with monkeypatch.context() as patch:
         patch.setattr(metadata, "version", version)
-        assert training.code_fingerprint()["keras"] == "3.99.0"
-        assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
-    assert training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base
+        assert model_cache.code_fingerprint()["keras"] == "3.99.0"
+        assert model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) != base
+    assert model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path) == base
 
 
 def test_code_fingerprint_names_what_it_covers():
-    fingerprint = training.code_fingerprint()
+    fingerprint = model_cache.code_fingerprint()
     assert set(fingerprint) == {"package", "code", "keras", "tensorflow", "cache_version"}
     assert fingerprint["tensorflow"][0].isdigit() and fingerprint["keras"].startswith("3.")
     assert len(fingerprint["code"]) == 16
@@ -280,7 +300,7 @@ def test_a_changed_setting_trains_a_new_model(faces, split, tmp_path):
 
 
 def test_a_damaged_cache_file_gets_a_clear_error(faces, split, tmp_path):
-    path = training.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
+    path = model_cache.cache_path(TINY, faces=faces, split=split, cache_dir=tmp_path)
     path.write_bytes(b"not a zip file")
     path.with_suffix(".json").write_text("{}")
     with pytest.raises(OSError, match=r"could not be read.*Delete it"):
@@ -332,22 +352,24 @@ def test_check_bits_per_dim_and_its_hints():
 def test_check_active_units_and_its_hints():
     from vaeface_utils.checks import training as check
 
+    from vaeface_utils.latent_diagnostics import ACTIVE_THRESHOLD
+
     z_mean = np.random.default_rng(0).normal(size=(50, 6)) * np.array([1.0, 0.5, 0.2, 0.05, 0.01, 0.0])
-    right = int(np.sum(z_mean.var(axis=0) > 0.01))
+    right = int(np.sum(z_mean.var(axis=0) > ACTIVE_THRESHOLD))
     assert right == 3 and check.active_units(right, z_mean).passed
     assert check.active_units(None, z_mean).status == "not done"
-    assert "standard deviation" in check.active_units(int(np.sum(z_mean.std(axis=0) > 0.01)), z_mean).message
+    assert "standard deviation" in check.active_units(int(np.sum(z_mean.std(axis=0) > ACTIVE_THRESHOLD)), z_mean).message
     assert "only 6" in check.active_units(7, z_mean).message
 
 
 def test_check_ppca_noise_variance():
-    from vaeface_utils import elbo
+    from vaeface_utils import ppca
     from vaeface_utils.checks import training as check
 
     rng = np.random.default_rng(0)
     x_train, x_val = rng.normal(size=(60, 10)), rng.normal(size=(20, 10))
     sigma2s = [0.1, 0.5, 1.0, 2.0]
-    scores = {s2: elbo.ppca_log_likelihood(x_val, elbo.ppca_fit(x_train, 2, sigma2=s2)).mean() for s2 in sigma2s}
+    scores = {s2: ppca.ppca_log_likelihood(x_val, ppca.ppca_fit(x_train, 2, sigma2=s2)).mean() for s2 in sigma2s}
     best = max(scores, key=scores.get)
     assert check.ppca_noise_variance(best, x_train, x_val, 2, sigma2s).passed
     assert check.ppca_noise_variance(None, x_train, x_val, 2, sigma2s).status == "not done"

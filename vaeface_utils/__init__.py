@@ -12,16 +12,28 @@ data         the AT&T/ORL faces: loading, checks, per-person splits
 elbo         KL, log-likelihoods, the ELBO, the IWAE bound, bits/dim, PPCA
 model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
 training     the course's training settings, callbacks and trained-model cache
-amortisation optimising one face's posterior; importance weights under any Gaussian proposal
+amortisation optimising one face's posterior; importance weights under any Gaussian proposal;
+             the IWAE bound for each K from one set of log-weights
 aggregate    the aggregate posterior against the prior: the KL term's two parts
 remedies     KL warm-up and free bits, two remedies for posterior collapse
 augment      data augmentation: moved, turned and mirrored copies of training faces
 repair       filling a covered part of a face: mean face, PPCA, VAE
-recognition  features, identification and verification protocols, baselines
+features     pixels, eigenfaces, fisherfaces, encoder features (scikit-learn transformers)
+identification
+             classifiers, identification accuracy, repeated per-person splits
+verification same/different pairs, ROC, AUC, equal error rate
+reporting    results tables, literature numbers marked as quoted
 protocol     choices made on validation, paired comparisons with intervals
 latent_features
              per-split VAEs whose codes are features for recognition
-limitations  sharpness, perturbations, active units, membership inference
+image_metrics
+             sharpness (gradient energy, spectra), SSIM, reconstruction errors
+perturbations
+             shifts, rotations, lighting, occlusion of face images
+robustness   recognition of perturbed query faces
+latent_diagnostics
+             active units, KL per latent dimension, sampled codes
+privacy      membership inference: does a model give away its training faces?
 results      the notebooks' results records
 labelled     VAEs trained on (images, people): their base class, grouped batches, cache
 conditional_prior, supervised_head, split_code

@@ -7,6 +7,10 @@ answer. The ELBO gained is the **amortisation gap** (Cremer, Li & Duvenaud,
 "Inference Suboptimality in Variational Autoencoders", ICML 2018): the part
 of ``log p(x) - ELBO`` that a better encoder could remove without changing
 the decoder. What is left is the approximation gap of the Gaussian family.
+
+How far the ELBO lies below ``log p(x)`` is bounded from below by the
+importance-weighted bound ``L_K`` with more samples: :func:`iwae_estimate`
+gives ``L_K`` for every ``K`` from one set of log-weights.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import config
+from . import elbo as _elbo
 
-__all__ = ["RefinedPosterior", "decoder_variance_scaled", "posterior_elbo", "posterior_log_weights",
+__all__ = ["RefinedPosterior", "decoder_variance_scaled", "iwae_estimate", "posterior_elbo", "posterior_log_weights",
            "refine_posterior"]
 
 
@@ -106,6 +111,55 @@ def posterior_log_weights(vae, x, z_mean, z_log_var, n_importance, *, seed=0, ma
     """
     x, m, lv = _posterior_arrays(vae, x, z_mean, z_log_var)
     return vae._log_weights_under(x, m, lv, int(n_importance), seed, max_decodes)
+
+
+def iwae_estimate(log_weights, n_importance):
+    r"""The importance-weighted bound ``L_K`` of each example, averaged over disjoint groups of ``K`` log-weights.
+
+    From ``K_max`` log-weights per example, split into ``K_max // K`` groups
+    of ``K`` (leftover samples are not used), each group gives one estimate
+    of ``L_K`` (:func:`vaeface_utils.elbo.iwae_bound`); their mean is an
+    unbiased estimate of ``E[L_K]`` with less noise than one group. ``K = 1``
+    gives the mean log-weight (the ELBO estimate), ``K = K_max`` the bound of
+    all samples at once.
+
+    Parameters
+    ----------
+    log_weights : array_like of float, shape (K_max, n)
+        E.g. from :meth:`vaeface_utils.model.VAE.log_importance_weights` or
+        :func:`posterior_log_weights`.
+    n_importance : int
+        ``K``, from 1 to ``K_max``.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        In nats.
+
+    Raises
+    ------
+    ValueError
+        ``log_weights`` not 2-D, empty or not finite; ``n_importance`` not
+        an int from 1 to ``K_max``.
+
+    Examples
+    --------
+    >>> log_w = np.log([[1.0, 2.0], [3.0, 2.0], [2.0, 2.0], [6.0, 2.0]])
+    >>> np.exp(iwae_estimate(log_w, 2)).round(6).tolist()  # mean of log(2) and log(4), and log(2)
+    [2.828427, 2.0]
+    """
+    log_w = np.asarray(log_weights, dtype=np.float64)
+    if log_w.ndim != 2 or log_w.shape[0] < 1:
+        raise ValueError(f"`log_weights` must have shape (K_max, n) with K_max >= 1; got {log_w.shape}. "
+                         "Use vae.log_importance_weights(x, K_max).")
+    k_max = log_w.shape[0]
+    if isinstance(n_importance, bool) or not isinstance(n_importance, (int, np.integer)) \
+            or not 1 <= n_importance <= k_max:
+        raise ValueError(f"`n_importance` must be an int from 1 to K_max = {k_max}; got {n_importance!r}. "
+                         "Use 1 for the ELBO.")
+    k = int(n_importance)
+    groups = log_w[: (k_max // k) * k].reshape(k_max // k, k, log_w.shape[1])
+    return np.mean([_elbo.iwae_bound(group) for group in groups], axis=0)
 
 
 def refine_posterior(vae, x, *, steps=300, learning_rate=0.02, n_samples=4, seed=0, eval_samples=100):

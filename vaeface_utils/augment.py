@@ -4,13 +4,13 @@ Each augmented copy of a training face is mirrored left-right with
 probability one half, moved by a whole number of pixels in each direction
 (up to ``max_shift``) and turned by an angle drawn uniformly from
 ``[-max_degrees, max_degrees]``, with the edge pixels repeated where the
-moved face leaves a gap (:func:`vaeface_utils.limitations.shift` and
-:func:`~vaeface_utils.limitations.rotate`). The validation and test faces are
+moved face leaves a gap (:func:`vaeface_utils.perturbations.shift` and
+:func:`~vaeface_utils.perturbations.rotate`). The validation and test faces are
 never augmented.
 
 :func:`with_augmented_training` returns the faces with the copies appended and
 a split whose training part holds the originals and their copies, so that
-:func:`vaeface_utils.training.load_or_train_vae` trains on (and caches) the
+:func:`vaeface_utils.model_cache.load_or_train_vae` trains on (and caches) the
 augmented set like any other.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import limitations as _lim
+from .perturbations import rotate, shift
 from .data import FaceData, Split
 
 __all__ = ["augment", "with_augmented_training"]
@@ -67,8 +67,8 @@ def augment(images, copies, *, max_shift=2, max_degrees=5.0, flip=True, seed=0):
             mirror = rng.random() < 0.5  # drawn even without flips, so the moves match with and without
             face = image[:, ::-1] if flip and mirror else image
             dx, dy = (int(v) for v in rng.integers(-max_shift, max_shift + 1, size=2))
-            face = _lim.shift(face[None], dx=dx, dy=dy)
-            face = _lim.rotate(face, float(rng.uniform(-max_degrees, max_degrees)))
+            face = shift(face[None], dx=dx, dy=dy)
+            face = rotate(face, float(rng.uniform(-max_degrees, max_degrees)))
             out[k * len(x) + i] = np.clip(face[0], 0.0, 1.0)
     return out
 

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import protocol as _protocol
-from . import recognition as _rec
+from .features import EncoderFeatures
+from .identification import CLASSIFIERS, identification_accuracy, make_classifier
 from .labelled import _positive_int, train_labelled
 from .model import keras
+from .verification import verification_roc
 
 __all__ = ["OWN_RULE", "QUOTED_FACENET_LFW", "ValidationCurve", "validation_curve", "Choice", "choose_classifier",
            "person_splits", "new_people_scores"]
@@ -79,7 +81,7 @@ class ValidationCurve:
 
 
 def validation_curve(make_model, config_, x_train, p_train, x_val, p_val, *, epochs, every, learning_rate=2e-3,
-                     people_per_batch=8, seed=0, classifiers=_rec.CLASSIFIERS):
+                     people_per_batch=8, seed=0, classifiers=CLASSIFIERS):
     """Train ``make_model(**config_)`` for ``epochs`` epochs; score the validation images every ``every``.
 
     Seeded by ``keras.utils.set_random_seed(seed)`` before the model is
@@ -105,7 +107,7 @@ def validation_curve(make_model, config_, x_train, p_train, x_val, p_val, *, epo
             start = time.perf_counter()
             f_train, f_val = model.identity_features(x_train), model.identity_features(x_val)
             for c in classifiers:
-                curve.scores[c].append(_rec.identification_accuracy(f_train, p_train, f_val, p_val, c))
+                curve.scores[c].append(identification_accuracy(f_train, p_train, f_val, p_val, c))
             if curve.own is not None:
                 curve.own.append(float(np.mean(model.predict_people(x_val) == np.asarray(p_val))))
             curve.epochs.append(epoch + 1)
@@ -143,15 +145,15 @@ class Choice:
         if self.classifier == OWN_RULE:
             return float(np.mean(model.predict_people(x_query) == np.asarray(p_query)))
         f = self.features(model, x_gallery, p_gallery)
-        return _rec.identification_accuracy(f.transform(x_gallery), p_gallery, f.transform(x_query), p_query,
-                                            _rec.make_classifier(self.classifier, normalise=self.normalise))
+        return identification_accuracy(f.transform(x_gallery), p_gallery, f.transform(x_query), p_query,
+                                       make_classifier(self.classifier, normalise=self.normalise))
 
 
 def _features(model, lda):
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.pipeline import Pipeline
 
-    codes = _rec.EncoderFeatures(model.identity_features)
+    codes = EncoderFeatures(model.identity_features)
     return Pipeline([("code", codes), ("lda", LinearDiscriminantAnalysis())]) if lda else codes
 
 
@@ -221,7 +223,7 @@ def new_people_scores(features, identity, *, shots=(1, 5), n_draws=5, seed=0):
     """
     features = np.asarray(features, dtype=np.float64)
     identity = np.asarray(identity)
-    roc = _rec.verification_roc(features, identity, metric="cosine")
+    roc = verification_roc(features, identity, metric="cosine")
     out = {"auc": float(roc.auc), "eer": float(roc.eer)}
     people = np.unique(identity)
     rows = [np.flatnonzero(identity == p) for p in people]
@@ -235,7 +237,7 @@ def new_people_scores(features, identity, *, shots=(1, 5), n_draws=5, seed=0):
             gallery = np.zeros(len(identity), bool)
             for r in rows:
                 gallery[rng.choice(r, k, replace=False)] = True
-            accuracies.append(_rec.identification_accuracy(features[gallery], identity[gallery], features[~gallery],
-                                                           identity[~gallery], "1nn-cosine"))
+            accuracies.append(identification_accuracy(features[gallery], identity[gallery], features[~gallery],
+                                                      identity[~gallery], "1nn-cosine"))
         out[f"shot_{k}"] = float(np.mean(accuracies))
     return out

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config
-from . import training as _training
+from . import _validate, config
+from . import model_cache as _cache
 from .model import VAE, StopOnNaN, _is_array_like, keras, ops, tf
 
 __all__ = ["LabelledVAE", "people_index", "check_people", "grouped_dataset", "train_labelled", "PerSplitModels",
@@ -242,7 +242,7 @@ def grouped_dataset(images, people, *, people_per_batch=8, epochs=1, seed=0):
     dataset : tf.data.Dataset of (images, people)
     steps_per_epoch : int
     """
-    images = _training._check_images(images, "images")
+    images = _validate.image_batch(images, "images")
     people = check_people(people, len(images), int(np.max(people)) + 1 if len(images) else 1)
     people_per_batch = _positive_int(people_per_batch, "people_per_batch", "Use e.g. 8.")
     epochs = _positive_int(epochs, "epochs", "Train for at least one epoch.")
@@ -291,8 +291,8 @@ def _fingerprint():
     folder = Path(__file__).resolve().parent
     code = hashlib.sha256()
     for name in CODE_FILES:
-        code.update(name.encode() + b"\0" + _training._code_only((folder / name).read_text(encoding="utf-8")).encode())
-    return {**_training.code_fingerprint(), "labelled_code": code.hexdigest()[:16]}
+        code.update(name.encode() + b"\0" + _cache._code_only((folder / name).read_text(encoding="utf-8")).encode())
+    return {**_cache.code_fingerprint(), "labelled_code": code.hexdigest()[:16]}
 
 
 class PerSplitModels:
@@ -328,12 +328,12 @@ class PerSplitModels:
         budget, the model's class, the images, the people, the fast mode and
         the code of :data:`CODE_FILES` and the libraries' versions.
         """
-        images = _training._check_images(images, "images")
+        images = _validate.image_batch(images, "images")
         people = np.asarray(people)
         payload = {"model": getattr(make_model, "__name__", str(make_model)), "config": config_,
                    "epochs": int(epochs), "learning_rate": float(learning_rate),
                    "people_per_batch": int(people_per_batch), "seed": int(seed),
-                   "images": _training._digest(images), "people": _training._digest(people.astype(np.int64)),
+                   "images": _cache._digest(images), "people": _cache._digest(people.astype(np.int64)),
                    "fast": config.fast_mode(), "code": _fingerprint()}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
         if key in self._models:
@@ -357,8 +357,8 @@ class PerSplitModels:
                                      people_per_batch=people_per_batch, seed=seed)
             record = {**payload, "train_seconds": time.perf_counter() - start, "history": history}
             path.parent.mkdir(parents=True, exist_ok=True)
-            _training._write_atomically(path, model.save)
-            _training._write_atomically(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(record)))
+            _cache._write_atomically(path, model.save)
+            _cache._write_atomically(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(record)))
             self.trained += 1
         self.train_seconds[key] = float(record["train_seconds"])
         self._models[key] = model

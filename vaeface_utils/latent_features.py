@@ -9,11 +9,12 @@ pieces that make that cheap and repeatable:
 :class:`PerSplitVAE`
     Trains (or loads from the git-ignored cache) one VAE per split, for a fixed
     training budget counted in images seen, and hands out ``fit_features``
-    hooks for :func:`vaeface_utils.recognition.evaluate_identification`:
+    hooks for :func:`vaeface_utils.identification.evaluate_identification`:
     the posterior mean, a sampled ``z``, or the posterior mean followed by
     LDA. Each split's VAE is trained once and shared by all classifiers.
-:func:`sampled_z`
-    The reparameterised sample ``z = z_mean + exp(z_log_var / 2) * eps``.
+:func:`~vaeface_utils.latent_diagnostics.sampled_z`
+    The reparameterised sample ``z = z_mean + exp(z_log_var / 2) * eps``,
+    which the ``"sample"`` features use.
 :func:`accuracy_during_training`
     Trains one VAE on training images and records the identification accuracy
     of validation images every few epochs (cached), for choosing the latent
@@ -32,17 +33,21 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from . import config
-from . import recognition as _recognition
+from . import _validate, config
+from . import model_cache as _cache
 from . import training as _training
+from .training_settings import TrainingSettings
+from .identification import identification_accuracy, make_classifier
+from .latent_diagnostics import sampled_z
 
 __all__ = [
     "KINDS",
     "CACHE_PREFIX",
-    "sampled_z",
     "epochs_for",
     "PerSplitVAE",
+    "VAECodes",
     "accuracy_during_training",
 ]
 
@@ -50,41 +55,6 @@ __all__ = [
 KINDS = ("mean", "sample", "mean+lda")
 #: Prefix of this module's cache files (beside notebook 03's ``vae-*`` files).
 CACHE_PREFIX = "vae04"
-
-
-def sampled_z(z_mean, z_log_var, seed=0):
-    """One reparameterised sample from each posterior: ``z_mean + exp(z_log_var / 2) * eps``.
-
-    Parameters
-    ----------
-    z_mean, z_log_var : array_like of float, shape (n, latent_dim)
-        The posterior q(z|x) = N(z_mean, diag(exp(z_log_var))), e.g. from
-        :meth:`vaeface_utils.model.VAE.posterior`.
-    seed : int or numpy.random.Generator, default 0
-        The noise ``eps ~ N(0, I)`` comes from ``numpy.random.default_rng(seed)``.
-
-    Returns
-    -------
-    ndarray of float64, shape (n, latent_dim)
-
-    Raises
-    ------
-    ValueError
-        If the two arrays differ in shape or are not 2-D.
-
-    Examples
-    --------
-    >>> z = sampled_z([[0.0, 1.0]], [[-50.0, -50.0]])  # a tiny variance: the mean, almost exactly
-    >>> z.shape, bool(np.allclose(z, [[0.0, 1.0]]))
-    ((1, 2), True)
-    """
-    z_mean = np.asarray(z_mean, dtype=np.float64)
-    z_log_var = np.asarray(z_log_var, dtype=np.float64)
-    if z_mean.ndim != 2 or z_mean.shape != z_log_var.shape:
-        raise ValueError(f"`z_mean` and `z_log_var` must be 2-D arrays of one shape (n, latent_dim); got "
-                         f"{z_mean.shape} and {z_log_var.shape}. Pass the two outputs of vae.posterior(images).")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)
 
 
 def epochs_for(images_seen, n_images):
@@ -127,32 +97,11 @@ def _fixed_budget(settings, epochs):
     return settings.replace(epochs=int(epochs), patience=int(epochs), reduce_lr_patience=0)
 
 
-def _load(path):
-    keras = config.import_keras()
-    from .model import VAE
-
-    try:
-        vae = keras.saving.load_model(path, safe_mode=True)
-        record = json.loads(path.with_suffix(".json").read_text())
-    except Exception as error:  # a damaged or incompatible file
-        raise OSError(f"The cached model {path.name} in {path.parent.name}/ could not be read "
-                      f"({type(error).__name__}). Delete it (and its .json) to train again.") from error
-    if not isinstance(vae, VAE):
-        raise OSError(f"The cached file {path.name} does not hold a VAE; delete it to train again.")
-    return vae, record
-
-
-def _save(path, vae, record):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _training._write_atomically(path, vae.save)
-    _training._write_atomically(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(record, indent=1)))
-
-
 class PerSplitVAE:
     """One VAE per split, trained on that split's training images only, cached on disk.
 
     Use it through :meth:`fit_features` as the ``fit_features`` hook of
-    :func:`vaeface_utils.recognition.evaluate_identification`: for every split
+    :func:`vaeface_utils.identification.evaluate_identification`: for every split
     the hook receives the split's training images and returns a feature
     extractor built on a VAE trained on exactly those images (or loaded from
     the cache, if the same settings were trained on the same images before).
@@ -162,15 +111,12 @@ class PerSplitVAE:
     ``images_seen`` images, i.e. :func:`epochs_for` ``(images_seen, n)``
     epochs for ``n`` training images, with no early stopping and no
     learning-rate schedule (there is no validation set inside a split's
-    training images to stop on). :func:`vaeface_utils.training.train_vae`
-    still needs validation images for its loss curves; it gets the training
-    images, so its "validation" loss is the training loss measured once more.
-    Note that ``train_vae`` restores the weights of the epoch with the lowest
-    such loss, which is almost always one of the last epochs.
+    training images to stop on): :func:`vaeface_utils.training.train_vae`
+    without validation images, which keeps the weights of the last epoch.
 
     Parameters
     ----------
-    settings : vaeface_utils.training.TrainingSettings
+    settings : vaeface_utils.training_settings.TrainingSettings
         The model and optimiser; ``epochs``, ``patience`` and
         ``reduce_lr_patience`` are replaced as described above.
     images_seen : int, optional
@@ -179,8 +125,8 @@ class PerSplitVAE:
     cache_dir : path-like, optional
         Default :func:`vaeface_utils.config.cache_dir`. Files are named
         ``vae04-<fast|full>-<key>.keras`` (and ``.json``), the key being
-        :func:`vaeface_utils.training.cache_key` of the per-split settings,
-        the training images, the split's seed and the fast mode.
+        :func:`vaeface_utils.model_cache.cache_key` of the per-split settings,
+        the training images and the fast mode (no validation images).
     max_in_memory : int, default 2
         How many VAEs to keep in memory, the most recently used; older ones
         are read back from the cache when needed again. Each trained VAE
@@ -204,16 +150,16 @@ class PerSplitVAE:
 
     Examples
     --------
-    >>> from vaeface_utils.training import course_settings
+    >>> from vaeface_utils.training_settings import course_settings
     >>> per_split = PerSplitVAE(course_settings(fast=True), images_seen=4800)
     >>> result = evaluate_identification(faces.images, faces.identity,   # doctest: +SKIP
     ...                                  fit_features=per_split.fit_features("mean"))
     """
 
     def __init__(self, settings, *, images_seen=None, cache_dir=None, max_in_memory=2):
-        if not isinstance(settings, _training.TrainingSettings):
+        if not isinstance(settings, TrainingSettings):
             raise TypeError(f"`settings` must be a TrainingSettings; got {type(settings).__name__}. "
-                            "Use training.course_settings().replace(...).")
+                            "Use training_settings.course_settings().replace(...).")
         if images_seen is not None and (isinstance(images_seen, bool) or not isinstance(images_seen, Integral)
                                         or images_seen < 1):
             raise ValueError(f"`images_seen` must be None or an int >= 1; got {images_seen!r}. "
@@ -235,45 +181,49 @@ class PerSplitVAE:
         return (f"PerSplitVAE(latent_dim={self.settings.latent_dim}, beta={self.settings.beta}, {budget}; "
                 f"{len(self._vaes)} VAEs in memory)")
 
+    def __deepcopy__(self, memo):
+        """The store itself: scikit-learn's ``clone`` of a :class:`VAECodes` shares its VAEs, not copies them."""
+        return self
+
     def split_settings(self, n_images):
         """The settings a split with ``n_images`` training images is trained with."""
         epochs = self.settings.epochs if self.images_seen is None else epochs_for(self.images_seen, n_images)
         return _fixed_budget(self.settings, epochs)
 
-    def _key(self, images_train, split_seed):
+    def path(self, images_train):
+        """Where the VAE for these training images is cached (it may not exist yet)."""
         settings = self.split_settings(len(images_train))
-        return settings, _training.cache_key(settings, images_train, images_train, split_seed=split_seed)
+        key = _cache.cache_key(settings, images_train, None)
+        folder = Path(self.cache_dir) if self.cache_dir is not None else config.cache_dir()
+        return folder / f"{CACHE_PREFIX}-{'fast' if config.fast_mode() else 'full'}-{key}.keras"
 
-    def vae(self, images_train, split_seed=0):
-        """The VAE for one split: from memory, from the cache, or trained now (and cached).
+    def vae(self, images_train):
+        """The VAE trained on exactly ``images_train``: from memory, from the cache, or trained now (and cached).
 
         Parameters
         ----------
         images_train : ndarray of float32, shape (n, H, W, 1)
             The split's training images, and nothing else.
-        split_seed : int, default 0
-            The split's seed (part of the cache key).
 
         Returns
         -------
         vaeface_utils.model.VAE
         """
-        images_train = _training._check_images(images_train, "images_train")
-        settings, key = self._key(images_train, split_seed)
+        images_train = _validate.image_batch(images_train, "images_train")
+        path = self.path(images_train)
+        key = path.stem
         if key in self._vaes:
             self._vaes.move_to_end(key)
             return self._vaes[key]
-        folder = Path(self.cache_dir) if self.cache_dir is not None else config.cache_dir()
-        path = folder / f"{CACHE_PREFIX}-{'fast' if config.fast_mode() else 'full'}-{key}.keras"
         if path.is_file() and path.with_suffix(".json").is_file():
-            vae, record = _load(path)
+            vae, record = _cache.read_vae(path)
             self.loaded += 1
         else:
-            vae, history = _training.train_vae(images_train, images_train, settings)
-            record = {"settings": settings.to_dict(), "split_seed": int(split_seed), "n_train": len(images_train),
-                      "fast": config.fast_mode(), "train_seconds": float(sum(history["seconds"])),
-                      "code": _training.code_fingerprint(), "history": history}
-            _save(path, vae, record)
+            settings = self.split_settings(len(images_train))
+            vae, history = _training.train_vae(images_train, None, settings)
+            record = {"settings": settings.to_dict(), "n_train": len(images_train), "fast": config.fast_mode(),
+                      "train_seconds": float(sum(history["seconds"])), "history": history}
+            _cache.write_vae(path, vae, record)
             self.trained += 1
         self.train_seconds[key] = float(record["train_seconds"])
         self._vaes[key] = vae
@@ -282,7 +232,7 @@ class PerSplitVAE:
         return vae
 
     def fit_features(self, kind="mean", *, seed=0):
-        """A ``fit_features`` hook for :func:`~vaeface_utils.recognition.evaluate_identification`.
+        """A ``fit_features`` hook for :func:`~vaeface_utils.identification.evaluate_identification`.
 
         Parameters
         ----------
@@ -300,7 +250,8 @@ class PerSplitVAE:
         Returns
         -------
         callable
-            ``fit_features(images_train, identity_train, split) -> transformer``.
+            ``fit_features(images_train, identity_train, split) -> transformer``:
+            a fitted :class:`VAECodes`, or a ``Pipeline`` of one and LDA.
 
         Raises
         ------
@@ -311,21 +262,64 @@ class PerSplitVAE:
             raise ValueError(f"Unknown `kind` {kind!r}; the known ones are {', '.join(map(repr, KINDS))}.")
 
         def fit_features(images_train, identity_train, split):
-            vae = self.vae(images_train, split.seed)
-            if kind == "sample":
-                rng = np.random.default_rng([int(seed), int(split.seed)])
-                encode = lambda x: sampled_z(*vae.posterior(x), seed=rng)  # noqa: E731
-                return _recognition.EncoderFeatures(encode).fit(images_train)
-            if kind == "mean":
-                return _recognition.EncoderFeatures(vae.encode).fit(images_train)
-            from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-            from sklearn.pipeline import Pipeline
+            codes = VAECodes(self, kind="sample" if kind == "sample" else "mean", seed=[int(seed), int(split.seed)])
+            if kind == "mean+lda":
+                from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+                from sklearn.pipeline import Pipeline
 
-            return Pipeline([("vae", _recognition.EncoderFeatures(vae.encode)),
-                             ("lda", LinearDiscriminantAnalysis())]).fit(images_train, identity_train)
+                return Pipeline([("vae", codes), ("lda", LinearDiscriminantAnalysis())]).fit(images_train,
+                                                                                            identity_train)
+            return codes.fit(images_train)
 
         fit_features.__name__ = f"per_split_vae_{kind.replace('+', '_')}"
         return fit_features
+
+
+class VAECodes(TransformerMixin, BaseEstimator):
+    """A scikit-learn transformer: the codes of a VAE trained on the images it is fitted on.
+
+    ``fit(X)`` takes the VAE trained on exactly ``X`` from ``source``
+    (a :class:`PerSplitVAE`: its memory, the cache, or training now, for its
+    fixed budget); ``transform(X)`` encodes. So it can sit first in a
+    ``Pipeline`` that is fitted on a split's training images only.
+
+    Parameters
+    ----------
+    source : PerSplitVAE
+    kind : {"mean", "sample"}, default "mean"
+        ``"mean"``: the posterior mean ``z_mean``. ``"sample"``: one
+        reparameterised sample per image (:func:`sampled_z`), fresh noise for
+        every image and every call.
+    seed : int or sequence of int, default 0
+        Seed of the noise of ``"sample"``, reset by each ``fit``.
+
+    Attributes
+    ----------
+    vae_ : vaeface_utils.model.VAE
+        The VAE, after ``fit``.
+    """
+
+    def __init__(self, source=None, kind="mean", seed=0):
+        self.source = source
+        self.kind = kind
+        self.seed = seed
+
+    def fit(self, X, y=None):
+        if not isinstance(self.source, PerSplitVAE):
+            raise TypeError(f"`source` must be a PerSplitVAE; got {type(self.source).__name__}.")
+        if self.kind not in ("mean", "sample"):
+            raise ValueError(f"`kind` must be 'mean' or 'sample'; got {self.kind!r}.")
+        self.vae_ = self.source.vae(X)
+        self.rng_ = np.random.default_rng(self.seed)
+        return self
+
+    def transform(self, X):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "vae_")
+        if self.kind == "sample":
+            return sampled_z(*self.vae_.posterior(X), seed=self.rng_)
+        return self.vae_.encode(X)
 
 
 def accuracy_during_training(settings, images_train, identity_train, images_val, identity_val, *,
@@ -341,11 +335,11 @@ def accuracy_during_training(settings, images_train, identity_train, images_val,
 
     Parameters
     ----------
-    settings : vaeface_utils.training.TrainingSettings
+    settings : vaeface_utils.training_settings.TrainingSettings
     images_train, images_val : ndarray of float32, shape (n, H, W, 1)
     identity_train, identity_val : array_like of int, shape (n,)
     classifiers : sequence of (str, str), default (("1nn-euclidean", "none"),)
-        ``(name, normalise)`` pairs for :func:`vaeface_utils.recognition.make_classifier`.
+        ``(name, normalise)`` pairs for :func:`vaeface_utils.identification.make_classifier`.
     every : int, default 5
     split_seed : int, default 0
         Part of the cache key.
@@ -367,20 +361,20 @@ def accuracy_during_training(settings, images_train, identity_train, images_val,
     ValueError
         If ``every`` is not an int >= 1, or a classifier is unknown.
     """
-    if not isinstance(settings, _training.TrainingSettings):
+    if not isinstance(settings, TrainingSettings):
         raise TypeError(f"`settings` must be a TrainingSettings; got {type(settings).__name__}.")
     if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
         raise ValueError(f"`every` must be an int >= 1; got {every!r}. Use e.g. 5.")
     classifiers = [(str(name), str(normalise)) for name, normalise in classifiers]
     for name, normalise in classifiers:
-        _recognition.make_classifier(name, normalise=normalise)  # unknown names fail here
+        make_classifier(name, normalise=normalise)  # unknown names fail here
     if not classifiers:
         raise ValueError("`classifiers` is empty; pass e.g. [('1nn-euclidean', 'none')].")
     settings = _fixed_budget(settings, settings.epochs)
-    images_train = _training._check_images(images_train, "images_train")
-    images_val = _training._check_images(images_val, "images_val")
+    images_train = _validate.image_batch(images_train, "images_train")
+    images_val = _validate.image_batch(images_val, "images_val")
     identity_train, identity_val = np.asarray(identity_train), np.asarray(identity_val)
-    key = _training.cache_key(settings, images_train, images_val, split_seed=split_seed)
+    key = _cache.cache_key(settings, images_train, images_val, split_seed=split_seed)
     extra = hashlib.sha256(json.dumps([classifiers, int(every), identity_train.tolist(),
                                        identity_val.tolist()]).encode()).hexdigest()[:8]
     folder = Path(cache_dir) if cache_dir is not None else config.cache_dir()
@@ -399,14 +393,14 @@ def accuracy_during_training(settings, images_train, identity_train, images_val,
             z_train, z_val = self.model.encode(images_train), self.model.encode(images_val)
             curve["epochs"].append(epoch + 1)
             for label, (name, normalise) in zip(labels, classifiers):
-                clf = _recognition.make_classifier(name, normalise=normalise)
-                curve["accuracy"][label].append(_recognition.identification_accuracy(
+                clf = make_classifier(name, normalise=normalise)
+                curve["accuracy"][label].append(identification_accuracy(
                     z_train, identity_train, z_val, identity_val, clf))
 
     start = time.perf_counter()
-    _, history = _training.train_vae(images_train, images_val, settings, callbacks=[ValidationAccuracy()])
+    _, history = _training.train_vae(images_train, None, settings, callbacks=[ValidationAccuracy()])
     curve["train_seconds"] = float(sum(history["seconds"]))
     curve["wall_seconds"] = time.perf_counter() - start
     path.parent.mkdir(parents=True, exist_ok=True)
-    _training._write_atomically(path, lambda p: p.write_text(json.dumps(curve)))
+    _cache._write_atomically(path, lambda p: p.write_text(json.dumps(curve)))
     return {**curve, "from_cache": False}

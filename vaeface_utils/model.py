@@ -9,13 +9,12 @@ laptop CPU in a few minutes:
 - :func:`build_encoder` and :func:`build_decoder`, functional Keras models;
 - :class:`VAE`, a ``keras.Model`` with ``call``, ``train_step`` and ``test_step``
   (so ``fit(validation_data=...)``, ``evaluate`` and ``predict`` work), a
-  Bernoulli or Gaussian decoder, a weight ``beta`` on the KL, an optional
-  mixed-precision ``dtype`` policy (float32 by default), and the NumPy
-  helpers that later notebooks need (:meth:`VAE.encode`, :meth:`VAE.posterior`,
+  Bernoulli or Gaussian decoder and a weight ``beta`` on the KL. Its NumPy
+  helpers for the notebooks (:meth:`VAE.encode`, :meth:`VAE.posterior`,
   :meth:`VAE.generate`, :meth:`VAE.reconstruct`, :meth:`VAE.elbo_terms`,
-  :meth:`VAE.log_importance_weights`);
-- :class:`StopOnNaN`, a callback that stops training with a clear message when
-  the loss stops being finite (``VAE.fit`` adds it by default).
+  :meth:`VAE.log_importance_weights`) come from
+  :class:`vaeface_utils.inference.NumPyInference`, and the callback that stops
+  training on a NaN loss from :mod:`vaeface_utils.callbacks`.
 
 Every loss is in nats per image: log-likelihoods are summed over pixels, not
 averaged, so that the reconstruction and the KL are on the same scale and the
@@ -24,6 +23,9 @@ grey values (not 0 or 1) the "likelihood" is not normalised, so that loss is
 not a negative ELBO in nats of any density; the continuous Bernoulli
 (Loaiza-Ganem & Cunningham, 2019) or the Gaussian decoder are.
 
+The model computes in float32 throughout, which gives the same numbers on
+every machine.
+
 Importing this module imports TensorFlow (a second or two) but trains, seeds
 and downloads nothing.
 """
@@ -31,7 +33,6 @@ and downloads nothing.
 from __future__ import annotations
 
 import math
-import warnings
 
 from . import config
 
@@ -56,10 +57,13 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
         "`import keras`)."
     )
 
+from .callbacks import NaNLossError, StopOnNaN  # noqa: E402
+from .inference import NumPyInference  # noqa: E402
+
 __all__ = [
     "LIKELIHOODS",
     "LEARNED_LOG_VARS",
-    "DTYPES",
+    "X_LOG_VAR_RANGE",
     "Sampling",
     "build_encoder",
     "build_decoder",
@@ -72,16 +76,12 @@ __all__ = [
 
 #: The decoders :class:`VAE` offers.
 LIKELIHOODS = ("bernoulli", "gaussian")
-#: The most codes the decoder sees at once in ``log_importance_weights`` (its activations' memory).
-DECODE_BATCH = 256
 #: The Gaussian decoder's learned pixel variances: one scalar, or one per pixel.
 LEARNED_LOG_VARS = ("learned", "learned-per-pixel")
-
-#: The dtype policies :class:`VAE` accepts: weights always float32.
-DTYPES = ("float32", "mixed_bfloat16", "mixed_float16")
+#: The range a learned pixel log-variance is clipped to in the loss (see :meth:`VAE.pixel_log_var`).
+X_LOG_VAR_RANGE = (-9.0, 2.0)
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
 
 # --------------------------------------------------------------------------
 # Sampling
@@ -183,7 +183,7 @@ def _check_architecture(image_shape, latent_dim, filters, kernel_size):
 
 
 def build_encoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128), kernel_size=3,
-                  name="encoder", dtype=None) -> keras.Model:
+                  name="encoder") -> keras.Model:
     """The encoder q(z|x): stride-2 convolutions, then two dense heads.
 
     Parameters
@@ -195,15 +195,12 @@ def build_encoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128),
         Channels of each 3x3 stride-2 ReLU convolution.
     kernel_size : int, default 3
     name : str
-    dtype : str or keras.DTypePolicy, optional
-        The layers' dtype policy (see :class:`VAE`); ``None``: Keras's global
-        policy, float32 unless changed.
 
     Returns
     -------
     keras.Model
         Maps images ``(n, H, W, 1)`` to ``[z_mean, z_log_var]``, each
-        ``(n, latent_dim)``, in the policy's compute dtype (float32 by default).
+        ``(n, latent_dim)``, float32.
 
     Raises
     ------
@@ -216,15 +213,15 @@ def build_encoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128),
     x = inputs = keras.Input(shape=image_shape, name="images")
     for i, f in enumerate(filters):
         x = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation="relu", name=f"conv{i + 1}",
-                          dtype=dtype)(x)
-    x = layers.Flatten(name="flatten", dtype=dtype)(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean", dtype=dtype)(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype=dtype)(x)
+                          dtype="float32")(x)
+    x = layers.Flatten(name="flatten", dtype="float32")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name=name)
 
 
 def build_decoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128), kernel_size=3,
-                  name="decoder", dtype=None) -> keras.Model:
+                  name="decoder") -> keras.Model:
     """The decoder p(x|z): a dense layer, then stride-2 transposed convolutions.
 
     The mirror image of :func:`build_encoder` (same arguments). Its output is
@@ -234,20 +231,19 @@ def build_decoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128),
     Returns
     -------
     keras.Model
-        Maps ``z`` of shape ``(n, latent_dim)`` to ``(n, H, W, 1)``, in the
-        policy's compute dtype (float32 by default).
+        Maps ``z`` of shape ``(n, latent_dim)`` to ``(n, H, W, 1)``, float32.
     """
     image_shape, latent_dim, filters, kernel_size = _check_architecture(image_shape, latent_dim, filters,
                                                                          kernel_size)
     stride = total_stride(filters)
     h0, w0 = image_shape[0] // stride, image_shape[1] // stride
     z = inputs = keras.Input(shape=(latent_dim,), name="z")
-    x = layers.Dense(h0 * w0 * filters[-1], activation="relu", name="dense", dtype=dtype)(z)
-    x = layers.Reshape((h0, w0, filters[-1]), name="reshape", dtype=dtype)(x)
+    x = layers.Dense(h0 * w0 * filters[-1], activation="relu", name="dense", dtype="float32")(z)
+    x = layers.Reshape((h0, w0, filters[-1]), name="reshape", dtype="float32")(x)
     for i, f in enumerate(reversed(filters[:-1])):
         x = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", activation="relu",
-                                   name=f"deconv{i + 1}", dtype=dtype)(x)
-    x = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", name="logits", dtype=dtype)(x)
+                                   name=f"deconv{i + 1}", dtype="float32")(x)
+    x = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", name="logits", dtype="float32")(x)
     return keras.Model(inputs, x, name=name)
 
 
@@ -326,58 +322,6 @@ def check_images(x, *, name="x", image_shape=None, likelihood="bernoulli") -> No
 
 
 # --------------------------------------------------------------------------
-# NaN guard
-
-
-class NaNLossError(FloatingPointError):
-    """Training produced a loss that is NaN or infinite (raised by :class:`StopOnNaN`)."""
-
-
-class StopOnNaN(keras.callbacks.TerminateOnNaN):
-    """Stop training as soon as the loss is NaN or infinite, and say why.
-
-    :meth:`VAE.fit` adds one (``raise_error=True``) unless ``callbacks``
-    already holds a ``TerminateOnNaN``.
-
-    Parameters
-    ----------
-    raise_error : bool, default True
-        Raise :class:`NaNLossError` (a ``FloatingPointError``) out of ``fit``.
-        With False, training stops quietly, a ``RuntimeWarning`` is issued and
-        the text is kept in :attr:`message` (``None`` while all is well).
-    """
-
-    def __init__(self, raise_error=True):
-        super().__init__()
-        self.raise_error = raise_error
-        self.message = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is None:
-            return
-        loss = float(np.asarray(loss))
-        if np.isfinite(loss):
-            return
-        every = int(getattr(self.model, "steps_per_execution", 1) or 1)
-        where = f"epoch {self._epoch + 1}, by step {batch + 1}" + (f" (checked every {every} steps)" if every > 1 else "")
-        self.message = (
-            f"Training stopped: the loss became {loss} at {where}. "
-            "The weights are no longer usable; rebuild or reload the model. Usual causes: a learning rate "
-            "that is too high (try 1e-3 or lower), inputs with NaN or outside [0, 1], or a Gaussian decoder "
-            "whose variance collapsed (fix it with gaussian_log_var=<a float>)."
-        )
-        self.model.stop_training = True
-        if self.raise_error:
-            raise NaNLossError(self.message)
-        warnings.warn(self.message, RuntimeWarning, stacklevel=2)
-
-
-# --------------------------------------------------------------------------
 # The model
 
 
@@ -389,7 +333,7 @@ def _unpack_x(data):
 
 
 @keras.saving.register_keras_serializable(package="vaeface")
-class VAE(keras.Model):
+class VAE(NumPyInference, keras.Model):
     """A convolutional variational autoencoder for grey faces.
 
     The loss, per image and in nats, is::
@@ -426,20 +370,6 @@ class VAE(keras.Model):
     kernel_size : int, default 3
     seed : int, optional
         Seed of the sampling noise (:class:`Sampling`).
-    dtype : {"float32", "mixed_bfloat16", "mixed_float16"}, optional
-        The dtype policy of the encoder and decoder layers. ``None`` (the
-        default) takes Keras's global policy, which is float32 unless
-        changed. With a mixed policy the layers compute in 16 bits while
-        the weights, the sampling, the loss, the metrics and every NumPy
-        result stay float32. ``"mixed_bfloat16"`` trains the default model
-        about 1.3x faster than float32 on a CPU with bfloat16 instructions
-        (AVX512_BF16 or AMX; measured by ``benchmarks/train_throughput.py``);
-        on CPUs without them it may be slower, so measure first.
-        ``"mixed_float16"`` is for GPUs (``compile`` then adds loss scaling).
-        The course trains in float32, which gives the same numbers on every
-        machine: evaluating the course's trained model with 16-bit
-        activations moves each face's ELBO by about 2 nats (up to 13).
-
     Attributes
     ----------
     encoder, decoder : keras.Model
@@ -464,18 +394,11 @@ class VAE(keras.Model):
     """
 
     def __init__(self, image_shape=(64, 64, 1), latent_dim=32, likelihood="bernoulli", beta=1.0,
-                 gaussian_log_var="learned", filters=(32, 64, 128), kernel_size=3, seed=None, dtype=None, **kwargs):
-        try:
-            policy = keras.config.dtype_policy() if dtype is None else keras.dtype_policies.get(dtype)
-        except ValueError:  # not a policy Keras knows
-            policy = None
-        if policy is None or policy.name not in DTYPES:
-            raise ValueError(
-                f"`dtype` must be one of {DTYPES}; got {dtype if policy is None else policy.name!r}"
-                + ("" if dtype is not None else " (Keras's global dtype policy)")
-                + ". Weights must stay float32; for speed use a mixed policy."
-            )
-        super().__init__(dtype=policy, **kwargs)
+                 gaussian_log_var="learned", filters=(32, 64, 128), kernel_size=3, seed=None, **kwargs):
+        dtype = kwargs.pop("dtype", None)
+        if dtype not in (None, "float32"):
+            raise ValueError(f"The course's VAE computes in float32; got dtype={dtype!r}. Leave `dtype` out.")
+        super().__init__(dtype="float32", **kwargs)
         image_shape, latent_dim, filters, kernel_size = _check_architecture(image_shape, latent_dim, filters,
                                                                              kernel_size)
         if likelihood not in LIKELIHOODS:
@@ -504,9 +427,9 @@ class VAE(keras.Model):
         self.kernel_size = kernel_size
         self.seed = seed
 
-        self.encoder = build_encoder(image_shape, latent_dim, filters, kernel_size, dtype=self.dtype_policy)
-        self.decoder = build_decoder(image_shape, latent_dim, filters, kernel_size, dtype=self.dtype_policy)
-        self.sampling = Sampling(seed=seed, name="sampling", dtype="float32")
+        self.encoder = build_encoder(image_shape, latent_dim, filters, kernel_size)
+        self.decoder = build_decoder(image_shape, latent_dim, filters, kernel_size)
+        self.sampling = Sampling(seed=seed, name="sampling")
         self.sampling.build([(None, latent_dim), (None, latent_dim)])
         self.x_log_var = None
         if likelihood == "gaussian" and gaussian_log_var in LEARNED_LOG_VARS:
@@ -517,7 +440,7 @@ class VAE(keras.Model):
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.built = True
-        object.__setattr__(self, "_numpy_fns", {})  # not tracked by Keras or TensorFlow
+        object.__setattr__(self, "_numpy_fns", {})  # NumPyInference's compiled functions, untracked by Keras
 
     # -- Keras plumbing ---------------------------------------------------
 
@@ -535,7 +458,7 @@ class VAE(keras.Model):
         config = {"name": self.name, "trainable": self.trainable}
         config.update(image_shape=list(self.image_shape), latent_dim=self.latent_dim, likelihood=self.likelihood,
                       beta=self.beta, gaussian_log_var=self.gaussian_log_var, filters=list(self.filters),
-                      kernel_size=self.kernel_size, seed=self.seed, dtype=self.dtype_policy.name)
+                      kernel_size=self.kernel_size, seed=self.seed)
         return config
 
     @classmethod
@@ -585,9 +508,24 @@ class VAE(keras.Model):
     # -- the maths, in tensors -------------------------------------------
 
     def _x_log_var(self):
+        """The Gaussian decoder's pixel log-variance as the loss uses it: a float32 tensor."""
         if self.x_log_var is not None:
-            return ops.clip(self.x_log_var, -9.0, 2.0)
+            return ops.clip(self.x_log_var, *X_LOG_VAR_RANGE)
         return ops.convert_to_tensor(self.gaussian_log_var, dtype="float32")
+
+    def pixel_log_var(self):
+        """The Gaussian decoder's pixel log-variance, as the loss uses it.
+
+        Returns
+        -------
+        ndarray of float64 or None
+            Shape () for one variance, the image's shape for one per pixel;
+            a learned one is clipped to :data:`X_LOG_VAR_RANGE`. None for the
+            Bernoulli decoder, which has no variance.
+        """
+        if self.likelihood != "gaussian":
+            return None
+        return np.asarray(self._x_log_var(), dtype=np.float64)
 
     def _log_px_given_z(self, x, output):
         """log p(x|z) per image, summed over pixels; ``output`` is the decoder's raw output."""
@@ -606,14 +544,14 @@ class VAE(keras.Model):
         return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
     def _encode(self, x, training):
-        """``(z_mean, z_log_var)`` in float32, whatever the layers compute in."""
-        return [ops.cast(t, "float32") for t in self.encoder(x, training=training)]
+        """``[z_mean, z_log_var]``, each (n, latent_dim)."""
+        return list(self.encoder(x, training=training))
 
     def _loss_terms(self, x, training):
         x = ops.cast(x, "float32")
         z_mean, z_log_var = self._encode(x, training)
         z = self.sampling([z_mean, z_log_var])
-        output = ops.cast(self.decoder(z, training=training), "float32")
+        output = self.decoder(z, training=training)
         reconstruction_loss = -ops.mean(self._log_px_given_z(x, output))
         kl = ops.mean(self._kl(z_mean, z_log_var))
         loss = reconstruction_loss + self.beta * kl
@@ -631,7 +569,6 @@ class VAE(keras.Model):
         with tf.GradientTape() as tape:
             loss, reconstruction_loss, kl = self._loss_terms(x, training=True)
             total = loss + ops.sum(self.losses) if self.losses else loss
-            total = self.optimizer.scale_loss(total)  # unchanged unless mixed_float16 added loss scaling
         grads = tape.gradient(total, self.trainable_weights)
         self.optimizer.apply(grads, self.trainable_weights)
         return self._update_trackers(loss, reconstruction_loss, kl, ops.cast(ops.shape(x)[0], "float32"))
@@ -646,7 +583,7 @@ class VAE(keras.Model):
         """Reconstruct images: the decoder's mean, from ``z_mean`` (or a sample if ``training``)."""
         z_mean, z_log_var = self._encode(ops.cast(inputs, "float32"), training)
         z = self.sampling([z_mean, z_log_var]) if training else z_mean
-        return ops.sigmoid(ops.cast(self.decoder(z, training=training), "float32"))
+        return ops.sigmoid(self.decoder(z, training=training))
 
     # -- public entry points, with input checks ---------------------------
 
@@ -685,200 +622,3 @@ class VAE(keras.Model):
         """``keras.Model.predict`` after checking the images: deterministic reconstructions."""
         self._check(x, "x")
         return super().predict(x, *args, **kwargs)
-
-    # -- NumPy helpers for the notebooks ----------------------------------
-
-    def _fn(self, key):
-        """A cached ``tf.function`` running the encoder or decoder (kept out of Keras's attribute tracking)."""
-        if key not in self._numpy_fns:
-            if key == "encode":
-                spec = tf.TensorSpec((None,) + self.image_shape, tf.float32)
-                fn = lambda x: self._encode(x, training=False)  # noqa: E731
-            else:
-                spec = tf.TensorSpec((None, self.latent_dim), tf.float32)
-                fn = lambda z: ops.cast(self.decoder(z, training=False), "float32")  # noqa: E731
-            # autograph=False: plain Keras calls need no conversion, and AutoGraph
-            # would re-read these lambdas' source from disk when tracing.
-            self._numpy_fns[key] = tf.function(fn, input_signature=[spec], autograph=False)
-        return self._numpy_fns[key]
-
-    def _batches(self, n, batch_size):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
-        return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-
-    def posterior(self, x, batch_size=256):
-        """The approximate posterior q(z|x) = N(z_mean, diag(exp(z_log_var))).
-
-        Parameters
-        ----------
-        x : array_like of float, shape (n, H, W, 1)
-        batch_size : int, default 256
-
-        Returns
-        -------
-        z_mean, z_log_var : ndarray of float32, each (n, latent_dim)
-        """
-        self._check(x, "x")
-        x = np.asarray(x, dtype=np.float32)
-        encode = self._fn("encode")
-        parts = [encode(x[s]) for s in self._batches(len(x), batch_size)]
-        z_mean = np.concatenate([p[0].numpy() for p in parts])
-        z_log_var = np.concatenate([p[1].numpy() for p in parts])
-        return z_mean, z_log_var
-
-    def encode(self, x, batch_size=256):
-        """Features: the posterior mean ``z_mean``, ndarray of float32 of shape (n, latent_dim)."""
-        return self.posterior(x, batch_size=batch_size)[0]
-
-    def _decoder_output(self, z, batch_size=256):
-        z = np.asarray(z, dtype=np.float32)
-        decode = self._fn("decode")
-        return np.concatenate([decode(z[s]).numpy() for s in self._batches(len(z), batch_size)])
-
-    def decode(self, z, batch_size=256):
-        """The decoder's mean image for each code.
-
-        Parameters
-        ----------
-        z : array_like of float, shape (n, latent_dim)
-
-        Returns
-        -------
-        ndarray of float32, shape (n, H, W, 1), in [0, 1]
-            ``sigmoid(decoder output)``: the Bernoulli probabilities or the
-            Gaussian means.
-        """
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"`z` must have shape (n, {self.latent_dim}) (this VAE's latent_dim); got {z.shape}."
-            )
-        return _sigmoid(self._decoder_output(z, batch_size)).astype(np.float32)
-
-    def reconstruct(self, x, batch_size=256):
-        """Decode the posterior mean of each image: ndarray (n, H, W, 1) float32 in [0, 1]."""
-        return self.decode(self.encode(x, batch_size=batch_size), batch_size=batch_size)
-
-    def generate(self, n, seed=None):
-        """Images decoded from ``n`` codes drawn from the prior N(0, I).
-
-        Parameters
-        ----------
-        n : int
-        seed : int, optional
-            Seed of NumPy's generator for the codes; the same seed gives the
-            same images. ``None`` draws fresh noise from the operating system
-            every call, which :func:`vaeface_utils.config.seed_everything`
-            does not fix: pass a seed wherever a result must repeat.
-
-        Returns
-        -------
-        ndarray of float32, shape (n, H, W, 1), in [0, 1]
-            The decoder's mean images (not pixel samples).
-        """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"`n` must be an int >= 1; got {n!r}.")
-        z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
-        return self.decode(z)
-
-    def _log_px_given_z_numpy(self, x, output):
-        """float64 log p(x|z), summed over pixels; x (n, H, W, 1), output (..., n, H, W, 1)."""
-        x = x.astype(np.float64)
-        output = output.astype(np.float64)
-        axes = (-3, -2, -1)
-        if self.likelihood == "bernoulli":
-            return np.sum(x * output - np.logaddexp(0.0, output), axis=axes)
-        log_var = np.clip(self.x_log_var.numpy().astype(np.float64), -9, 2) if self.x_log_var is not None \
-            else self.gaussian_log_var
-        mean = _sigmoid(output)
-        return np.sum(-0.5 * (_LOG_2PI + log_var + (x - mean) ** 2 * np.exp(-log_var)), axis=axes)
-
-    def elbo_terms(self, x, seed=None, batch_size=256):
-        """The ELBO of each image, with one sample of ``z``, in float64 nats.
-
-        Parameters
-        ----------
-        x : array_like of float, shape (n, H, W, 1)
-        seed : int, optional
-            Seed of NumPy's generator for the noise ``eps`` (drawn batch by
-            batch, each of shape (batch, latent_dim)). ``None`` draws fresh
-            noise every call, not fixed by ``seed_everything``.
-        batch_size : int, default 256
-
-        Returns
-        -------
-        dict of ndarray of float64, each (n,)
-            ``"log_px_given_z"``, ``"kl"`` (closed form) and
-            ``"elbo" = log_px_given_z - kl``.
-        """
-        self._check(x, "x")
-        x = np.asarray(x, dtype=np.float32)
-        rng = np.random.default_rng(seed)
-        z_mean, z_log_var = self.posterior(x, batch_size=batch_size)
-        log_px, kl = [], []
-        for s in self._batches(len(x), batch_size):
-            eps = rng.standard_normal(z_mean[s].shape)
-            z = z_mean[s] + np.exp(0.5 * z_log_var[s].astype(np.float64)) * eps
-            log_px.append(self._log_px_given_z_numpy(x[s], self._decoder_output(z)))
-        m, lv = z_mean.astype(np.float64), z_log_var.astype(np.float64)
-        kl = -0.5 * np.sum(1.0 + lv - m ** 2 - np.exp(lv), axis=1)
-        log_px = np.concatenate(log_px)
-        return {"log_px_given_z": log_px, "kl": kl, "elbo": log_px - kl}
-
-    def log_importance_weights(self, x, n_importance, seed=None, max_decodes=2048):
-        """Log importance weights ``log p(x|z_k) + log p(z_k) - log q(z_k|x)``, ``z_k ~ q(z|x)``.
-
-        The IWAE bound of each image is ``logsumexp(w, axis=0) - log(K)``
-        (see :func:`vaeface_utils.elbo.iwae_bound`); with ``K = 1`` it is the
-        one-sample ELBO.
-
-        Parameters
-        ----------
-        x : array_like of float, shape (n, H, W, 1)
-        n_importance : int
-            K, samples per image.
-        seed : int, optional
-            Seed of NumPy's generator for the noise; eps is drawn for one
-            chunk of images at a time, with shape (K, chunk, latent_dim).
-            ``None`` draws fresh noise every call, not fixed by
-            ``seed_everything``.
-        max_decodes : int, default 2048
-            The noise is drawn for ``max_decodes // K`` images at a time (so
-            the same ``seed`` and ``max_decodes`` give the same weights); the
-            decoder sees at most :data:`DECODE_BATCH` codes at once, which
-            bounds the memory of its activations.
-
-        Returns
-        -------
-        ndarray of float64, shape (K, n)
-        """
-        if isinstance(n_importance, bool) or not isinstance(n_importance, (int, np.integer)) or n_importance < 1:
-            raise ValueError(f"`n_importance` must be an int >= 1; got {n_importance!r}. Use 1 for the plain ELBO.")
-        self._check(x, "x")
-        x = np.asarray(x, dtype=np.float32)
-        z_mean, z_log_var = self.posterior(x)
-        return self._log_weights_under(x, z_mean, z_log_var, int(n_importance), seed, max_decodes)
-
-    def _log_weights_under(self, x, z_mean, z_log_var, k, seed, max_decodes):
-        """Log importance weights (K, n) with the proposal N(z_mean, exp(z_log_var)); x already checked."""
-        rng = np.random.default_rng(seed)
-        chunk = max(1, int(max_decodes) // k)
-        out = np.empty((k, len(x)), dtype=np.float64)
-        for s in self._batches(len(x), chunk):
-            m = np.asarray(z_mean[s], dtype=np.float64)
-            lv = np.asarray(z_log_var[s], dtype=np.float64)
-            eps = rng.standard_normal((k,) + m.shape)
-            z = m + np.exp(0.5 * lv) * eps                               # (K, b, L)
-            output = self._decoder_output(z.reshape(-1, self.latent_dim),
-                                          batch_size=max(1, min(int(max_decodes), DECODE_BATCH)))
-            output = output.reshape((k, -1) + self.image_shape)
-            log_px = self._log_px_given_z_numpy(x[s], output)            # (K, b)
-            log_pz = -0.5 * np.sum(_LOG_2PI + z ** 2, axis=-1)
-            log_qz = -0.5 * np.sum(_LOG_2PI + lv + eps ** 2, axis=-1)
-            out[:, s] = log_px + log_pz - log_qz
-        return out
-
-
-def _sigmoid(a):
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a)))

@@ -5,7 +5,9 @@ classifier, normalisation) from the same search on the validation images,
 ties going to the simpler choice; test splits are touched once, at the end.
 Two methods measured on the same splits are compared by their per-split
 differences, with a confidence interval (:func:`paired_difference`), not by
-whether their error bars overlap.
+whether their error bars overlap. Two methods scored on the same queries of
+one split are compared by their per-query differences, with a bootstrap
+interval that resamples people (:func:`bootstrap_difference`).
 
 >>> round(paired_difference([0.95, 0.96, 0.94], [0.93, 0.95, 0.93]).mean, 4)
 0.0133
@@ -17,11 +19,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import Pipeline
 
-from . import recognition as rec
+from . import _validate as _v
+from ._validate import as_features, as_labels
+from .identification import CLASSIFIERS, NORMALISATIONS, make_classifier
 
-__all__ = ["ValidationChoice", "choose_on_validation", "PairedDifference", "paired_difference", "holm",
-           "interval_verdict"]
+__all__ = ["ValidationChoice", "choose_on_validation", "PairedDifference", "paired_difference",
+           "bootstrap_difference", "holm", "interval_verdict"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class ValidationChoice:
         The chosen feature size (None when there was no size to choose).
     classifier, normalise : str
         The chosen classifier and normalisation (see
-        :func:`vaeface_utils.recognition.make_classifier`).
+        :func:`vaeface_utils.identification.make_classifier`).
     accuracy : float
         Its validation accuracy.
     scores : dict
@@ -50,12 +56,12 @@ class ValidationChoice:
 
     def classifier_pipeline(self):
         """The chosen classifier, unfitted."""
-        return rec.make_classifier(self.classifier, normalise=self.normalise)
+        return make_classifier(self.classifier, normalise=self.normalise)
 
 
 def choose_on_validation(make_extractor: Callable, x_train, id_train, x_val, id_val, *,
-                         sizes: Sequence[int | None] = (None,), classifiers: Sequence[str] = rec.CLASSIFIERS,
-                         normalisations: Sequence[str] = rec.NORMALISATIONS, skip=()) -> ValidationChoice:
+                         sizes: Sequence[int | None] = (None,), classifiers: Sequence[str] = CLASSIFIERS,
+                         normalisations: Sequence[str] = NORMALISATIONS, skip=()) -> ValidationChoice:
     """Fit features on the training images, identify the validation images, keep the best setting.
 
     The settings are tried simplest first: classifiers in the order given
@@ -73,8 +79,8 @@ def choose_on_validation(make_extractor: Callable, x_train, id_train, x_val, id_
     x_train, id_train, x_val, id_val : array_like
         Images and identities; nothing else is seen.
     sizes : sequence of int or None, default (None,)
-    classifiers : sequence of str, default all of :data:`~vaeface_utils.recognition.CLASSIFIERS`
-    normalisations : sequence of str, default all of :data:`~vaeface_utils.recognition.NORMALISATIONS`
+    classifiers : sequence of str, default all of :data:`~vaeface_utils.identification.CLASSIFIERS`
+    normalisations : sequence of str, default all of :data:`~vaeface_utils.identification.NORMALISATIONS`
     skip : collection of (classifier, normalise), optional
         Pairs not to try (for instance, too slow to fit on raw pixels).
 
@@ -85,19 +91,47 @@ def choose_on_validation(make_extractor: Callable, x_train, id_train, x_val, id_
     Raises
     ------
     ValueError
-        If nothing is left to try.
+        If nothing is left to try, if a validation person has no training
+        image, or if the features are not finite.
+
+    Notes
+    -----
+    For each size the extractor is fitted once and the training and
+    validation images are transformed once; then
+    :class:`~sklearn.model_selection.GridSearchCV`, with a
+    :class:`~sklearn.model_selection.PredefinedSplit` whose one test fold is
+    the validation images, fits every classifier on the training features
+    and scores it on the validation features (``refit=False``: nothing is
+    fitted on the validation images). The sizes stay a loop outside the
+    search: a search over whole pipelines would fit the extractor again for
+    every classifier, and an extractor that samples (a VAE's sampled ``z``)
+    would hand each classifier different codes. Within one size the search
+    keeps the first of equals in the order above, as here over all settings.
     """
     sizes = sorted(sizes, key=lambda s: -1 if s is None else s)
     tried = [(c, n) for c in classifiers for n in normalisations if (c, n) not in set(skip)]
     if not sizes or not tried:
         raise ValueError("Nothing to try: give at least one size, classifier and normalisation not in `skip`.")
+    id_train = as_labels(id_train, "id_train", len(x_train), "x_train")
+    id_val = as_labels(id_val, "id_val", len(x_val), "x_val")
+    unseen = np.setdiff1d(id_val, id_train)
+    if unseen.size:
+        raise ValueError(f"{unseen.size} identities in `id_val` have no training image (e.g. {unseen[:5].tolist()}); "
+                         "closed-set identification needs every validation person among the training images. "
+                         "Use a per-person split, e.g. split_per_identity(identity, n_train=5, n_val=1).")
+    # -1: a training row in every split; 0: a row of the one test fold, the validation images.
+    validation_fold = PredefinedSplit(np.r_[np.full(len(id_train), -1), np.zeros(len(id_val), dtype=int)])
+    candidates = {"classify": [make_classifier(c, normalise=n) for c, n in tried]}  # searched in this order
     scores = {}
     for size in sizes:
         extractor = make_extractor(size).fit(x_train, id_train)
-        z_train, z_val = extractor.transform(x_train), extractor.transform(x_val)
-        for c, n in tried:
-            scores[size, c, n] = rec.identification_accuracy(z_train, id_train, z_val, id_val,
-                                                             rec.make_classifier(c, normalise=n))
+        z_train = as_features(extractor.transform(x_train), "features of the training images")
+        z_val = as_features(extractor.transform(x_val), "features of the validation images")
+        search = GridSearchCV(Pipeline([("classify", make_classifier())]), candidates, cv=validation_fold,
+                              refit=False, error_score="raise")
+        search.fit(np.concatenate([z_train, z_val]), np.concatenate([id_train, id_val]))
+        for (c, n), accuracy in zip(tried, search.cv_results_["mean_test_score"]):
+            scores[size, c, n] = float(accuracy)
     order = sorted(scores, key=lambda key: (classifiers.index(key[1]), normalisations.index(key[2]),
                                             -1 if key[0] is None else key[0]))
     scores = {key: scores[key] for key in order}
@@ -199,6 +233,75 @@ def paired_difference(a, b, *, confidence: float = 0.95, test_train_ratio: float
                             wins=int(np.sum(d > 0)), p_value=p_value, corrected=test_train_ratio is not None)
 
 
+def bootstrap_difference(correct_a, correct_b, groups, n_resamples=2000, seed=0, *, confidence=0.95):
+    """The mean per-query difference ``a - b``, with a bootstrap interval over groups (people).
+
+    Two methods scored on the same queries give paired scores. The queries
+    of one person are not independent of each other (an easy person is easy
+    for every picture), so the interval resamples whole groups: each
+    resample draws as many groups as there are, with replacement, and takes
+    the mean difference over every query of the groups drawn (a group drawn
+    twice counts twice). The interval is the percentile interval of those
+    means.
+
+    Parameters
+    ----------
+    correct_a, correct_b : array_like of float or bool, shape (n,)
+        One score per query for each method, in the same order: 1/0 for a
+        right/wrong answer, or a fraction (e.g. the share of perturbed
+        versions of the query identified correctly).
+    groups : array_like, shape (n,)
+        The group of each query, e.g. the person's identity; at least two
+        distinct groups.
+    n_resamples : int, default 2000
+    seed : int, default 0
+        Seed of the NumPy generator that draws the groups.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    mean, low, high : float
+        The mean of ``a - b`` over all queries, and the bootstrap interval.
+
+    Raises
+    ------
+    ValueError
+        Arrays that are not 1-D of one length, empty or not finite; fewer
+        than two groups; ``n_resamples`` < 1; ``confidence`` outside (0, 1).
+    TypeError
+        Scores that are not numbers.
+
+    Examples
+    --------
+    >>> bootstrap_difference([1, 1, 0, 1], [1, 0, 0, 1], ["p", "p", "q", "q"])[0]
+    0.25
+    """
+    a, b = (_v.scores(scores, name, what="an array of numbers (or booleans), one per query", per="query",
+                    fix="pass 1/0 or fractions per query.")
+            for name, scores in (("correct_a", correct_a), ("correct_b", correct_b)))
+    g = np.asarray(groups)
+    if a.shape != b.shape or g.shape != a.shape:
+        raise ValueError(f"`correct_a`, `correct_b` and `groups` must have one entry per query, the same queries; "
+                         f"got shapes {a.shape}, {b.shape} and {g.shape}.")
+    labels, index = np.unique(g, return_inverse=True)
+    if len(labels) < 2:
+        raise ValueError(f"`groups` must hold at least 2 distinct groups to resample; got {len(labels)}. "
+                         "Pass each query's person.")
+    n_resamples = _v.integer(n_resamples, "n_resamples", low=1, fix="Use 2000 or more.")
+    confidence = _v.number(confidence, "confidence", low=0.0, high=1.0, fix="Use 0.95.")
+    if confidence in (0.0, 1.0):
+        raise ValueError(f"`confidence` must be strictly between 0 and 1; got {confidence!r}. Use 0.95.")
+    d = a - b
+    total = np.bincount(index, weights=d, minlength=len(labels))  # sum of the differences of each group
+    count = np.bincount(index, minlength=len(labels)).astype(np.float64)  # queries per group
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, len(labels), size=(n_resamples, len(labels)))
+    means = total[drawn].sum(axis=1) / count[drawn].sum(axis=1)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(d.mean()), float(low), float(high)
+
+
 def holm(p_values: dict) -> dict:
     """Holm's step-down adjustment of several p-values (family-wise error), same keys.
 
@@ -220,7 +323,7 @@ def interval_verdict(interval, *, below, above, neither):
     ----------
     interval : (mean, low, high)
         A difference and its interval, e.g. from
-        :func:`vaeface_utils.limitations.bootstrap_difference`.
+        :func:`bootstrap_difference`.
     below, above, neither : str
         What to say when ``high < 0``, when ``low > 0``, and otherwise.
 

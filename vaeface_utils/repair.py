@@ -19,14 +19,14 @@ answer a little better.
 
 :func:`hole_rmse` scores a repair inside the hole only, where the methods
 differ. :func:`hidden_squares` makes the masks, at the places
-:func:`vaeface_utils.limitations.occlude` covers.
+:func:`vaeface_utils.perturbations.occlude` covers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import limitations as _lim
+from .perturbations import occlude
 
 __all__ = ["hidden_squares", "repair_with_mean_face", "repair_with_ppca", "repair_with_vae", "hole_rmse"]
 
@@ -57,7 +57,7 @@ def hidden_squares(images, size, *, seed=0):
     size : int
         Side of the square, ``1 <= size <= min(H, W)``.
     seed : int, default 0
-        The same seed as :func:`vaeface_utils.limitations.occlude` covers the same places.
+        The same seed as :func:`vaeface_utils.perturbations.occlude` covers the same places.
 
     Returns
     -------
@@ -71,7 +71,7 @@ def hidden_squares(images, size, *, seed=0):
     x = _images(images, "images")
     if not isinstance(size, (int, np.integer)) or not 1 <= size <= min(x.shape[1:3]):
         raise ValueError(f"`size` must be an int from 1 to {min(x.shape[1:3])}; got {size!r}.")
-    return _lim.occlude(np.ones_like(x), int(size), value=0.0, seed=seed) == 0.0
+    return occlude(np.ones_like(x), int(size), value=0.0, seed=seed) == 0.0
 
 
 def repair_with_mean_face(x, hidden, mean_face):
@@ -111,7 +111,7 @@ def repair_with_ppca(x, hidden, params):
     x : array_like of float, shape (n, H, W, 1)
     hidden : ndarray of bool, the shape of ``x``
     params : PPCAParams
-        From :func:`vaeface_utils.elbo.ppca_fit` on flattened training faces.
+        From :func:`vaeface_utils.ppca.ppca_fit` on flattened training faces.
 
     Returns
     -------
@@ -148,7 +148,7 @@ def repair_with_vae(vae, x, hidden, *, steps=100, learning_rate=0.05):
         A trained VAE with a Gaussian decoder.
     x : array_like of float, shape (n, H, W, 1)
         The faces; their hidden pixels are set to 0 (black) before encoding,
-        as :func:`~vaeface_utils.limitations.occlude` covers them.
+        as :func:`~vaeface_utils.perturbations.occlude` covers them.
     hidden : ndarray of bool, the shape of ``x``
     steps : int, default 100
     learning_rate : float, default 0.05

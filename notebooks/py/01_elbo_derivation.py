@@ -135,7 +135,7 @@ config.seed_everything(SEED)
 # $z$ can also be done by brute force on a grid.
 
 # %%
-from vaeface_utils.elbo import PPCAParams, ppca_log_likelihood, ppca_posterior, ppca_sample
+from vaeface_utils.ppca import PPCAParams, ppca_log_likelihood, ppca_posterior, ppca_sample
 
 params = PPCAParams(
     mean=np.array([0.5, -1.0, 0.0, 2.0, 1.0]),
@@ -246,7 +246,7 @@ plt.show()
 # the grid and then with the package's closed form `ppca_elbo`.
 
 # %%
-from vaeface_utils.elbo import ppca_elbo
+from vaeface_utils.ppca import ppca_elbo
 
 q_mean, q_log_var = 0.5, math.log(0.25)
 log_q = stats.norm.logpdf(z_grid, q_mean, math.exp(0.5 * q_log_var))
@@ -323,7 +323,8 @@ assert abs(kl_to_posterior_grid - kl_to_posterior) < 1e-8
 # latent space, fitted by maximum likelihood with `ppca_fit`.
 
 # %%
-from vaeface_utils.elbo import kl_diag_gaussian_standard, ppca_fit
+from vaeface_utils.elbo import kl_diag_gaussian_standard
+from vaeface_utils.ppca import ppca_fit
 
 model_3d = PPCAParams(np.zeros(20), np.random.default_rng(SEED).normal(size=(20, 3)), 0.3)
 x_train, _ = ppca_sample(model_3d, 500, rng=SEED + 1)
@@ -1043,7 +1044,7 @@ assert np.allclose(mean_loss - sigma_reading, -0.5 * D_faces * math.log(math.pi 
 # $\text{bits/dim} = -\log p(x) / (D \ln 2)$.
 
 # %%
-from vaeface_utils.elbo import bits_per_dim_to_nats, discretization_correction_nats, nats_to_bits_per_dim
+from vaeface_utils.units import bits_per_dim_to_nats, discretization_correction_nats, nats_to_bits_per_dim
 
 neg_elbo_nats = 2000.0  # an example -ELBO for one 64 x 64 face, nats per image
 bpd = neg_elbo_nats / (D_faces * math.log(2))
@@ -1139,7 +1140,8 @@ for log_w in log_w_examples:
 # and agrees:
 
 # %%
-from vaeface_utils.elbo import iwae_bound, log_normal_diag, ppca_log_joint
+from vaeface_utils.elbo import iwae_bound, log_normal_diag
+from vaeface_utils.ppca import ppca_log_joint
 
 assert np.allclose(iwae_bound(log_w_examples.T), stable_bounds)  # one column per example
 print("iwae_bound agrees with the inline formula")

@@ -518,11 +518,10 @@ assert np.array_equal(keras_noise, keras_after_extra)
 #    kernels; Keras turns XLA on only where there is a GPU), and several
 #    optimiser steps per call into the graph (`steps_per_execution=8`),
 #    because an epoch of 160 images is only 5 steps and Keras's per-step
-#    overhead would otherwise be a large share of the time. On a CPU with
-#    bfloat16 instructions, `VAE(dtype="mixed_bfloat16")` can train faster
-#    (16-bit layers, float32 weights and loss);
-#    `benchmarks/train_throughput.py` measures by how much on your CPU. The
-#    course stays in float32 so that every machine gets the same numbers.
+#    overhead would otherwise be a large share of the time. (Keras's
+#    callbacks then see one batch end per 8 steps; epoch ends are unchanged.)
+#    The model computes in float32 only, so that every machine gets the
+#    same numbers; `benchmarks/train_throughput.py` measures its speed.
 
 # %% [markdown]
 # ## The whole VAE on one page

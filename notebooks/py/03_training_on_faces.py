@@ -87,6 +87,7 @@ if "google.colab" in sys.modules:
 import numpy as np
 
 from vaeface_utils import config
+from vaeface_utils.latent_diagnostics import ACTIVE_THRESHOLD  # active: Var_x(E_q[z_j|x]) > 0.01
 
 FAST = config.fast_mode()  # VAEFACE_FAST=1 in the tests and CI
 SEED = 0  # one seed for everything random in this notebook
@@ -94,7 +95,6 @@ N_TRAIN, N_VAL, SPLIT_SEED = 5, 1, 0  # the course split: 160 training, 40 valid
 REPORT_EVERY = 5 if FAST else 25  # one progress line every this many epochs
 K_ALL = 10 if FAST else 100  # importance samples per face on all 200 test faces
 K_SUBSET = 100 if FAST else 1000  # importance samples per face on 40 test faces (one per person)
-ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
 BETA_EPOCHS = 20 if FAST else 60  # the exercise's short beta = 4 run
 PPCA_DIMS = (8, 16, 32, 64, 128, 159, 256, 319)  # PPCA latent sizes tried on validation (those < the faces fitted)
 SIGMA2S = tuple(np.geomspace(1e-3, 3e-2, 16))  # PPCA noise variances tried, besides the maximum-likelihood one
@@ -118,11 +118,16 @@ import logging
 import time
 
 import matplotlib.pyplot as plt
-from scipy.special import logsumexp
 
 keras = config.import_keras()
 
-from vaeface_utils import amortisation, elbo, results, training  # noqa: E402
+from vaeface_utils import amortisation, elbo, results  # noqa: E402
+from vaeface_utils.callbacks import ProgressLine  # noqa: E402
+from vaeface_utils.model_cache import load_or_train_vae  # noqa: E402
+from vaeface_utils.ppca import ppca_fit, ppca_log_likelihood, ppca_posterior, ppca_select  # noqa: E402
+from vaeface_utils.training import HISTORY_KEYS  # noqa: E402
+from vaeface_utils.training_settings import course_settings  # noqa: E402
+from vaeface_utils.units import nats_to_bits_per_dim  # noqa: E402
 from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
 from vaeface_utils.plotting import curves, image_grid  # noqa: E402
 
@@ -155,7 +160,7 @@ print(f"{len(x_train)} training, {len(x_val)} validation and {len(x_test)} test 
 # bits per dimension, $-\log_2 p(x) / D$, negative. (Both Gaussians put a
 # little mass outside [0, 1]; that can only lower the numbers, for both. To
 # compare with results on 8-bit images quoted on the 0-255 scale, add
-# $\log_2 256 = 8$ bits per dimension, see `elbo.discretization_correction_nats`.)
+# $\log_2 256 = 8$ bits per dimension, see `vaeface_utils.units.discretization_correction_nats`.)
 #
 # What we must *not* do is compare a Bernoulli "likelihood" of grey values
 # with a Gaussian density: the Bernoulli expression is not normalised over
@@ -174,7 +179,7 @@ print(f"{len(x_train)} training, {len(x_val)} validation and {len(x_test)} test 
 # only for the final measurements.
 
 # %% tags=["nbval-ignore-output"]
-settings = training.course_settings()
+settings = course_settings()
 for name, value in settings.to_dict().items():
     print(f"{name:>18}: {value}")
 
@@ -201,9 +206,9 @@ assert settings.latent_dim == 32 and settings.epochs == (20 if FAST else 400)
 #   per step), one short line every few epochs.
 
 # %% tags=["nbval-ignore-output"]
-progress = training.ProgressLine(every=REPORT_EVERY, print_fn=print)
+progress = ProgressLine(every=REPORT_EVERY, print_fn=print)
 start = time.perf_counter()
-result = training.load_or_train_vae(settings, faces=faces, split=split, callbacks=[progress])
+result = load_or_train_vae(settings, faces=faces, split=split, callbacks=[progress])
 wall_seconds = time.perf_counter() - start
 vae, history = result.vae, result.history
 best_epoch = int(np.argmin(history["val_loss"])) + 1
@@ -215,7 +220,7 @@ print(f"{len(history['loss'])} epochs, {sum(history['seconds']):.0f} s of traini
       f"{best_epoch}, final learning rate {history['learning_rate'][-1]:.2g}")
 
 # %%
-assert tuple(history) == training.HISTORY_KEYS and len(set(map(len, history.values()))) == 1
+assert tuple(history) == HISTORY_KEYS and len(set(map(len, history.values()))) == 1
 assert min(history["val_loss"]) < history["val_loss"][0]  # training lowered the validation loss
 assert np.allclose(history["val_loss"], np.add(history["val_reconstruction_loss"], history["val_kl"]),
                    rtol=1e-4)  # beta = 1: the loss is the negative ELBO, reconstruction + KL
@@ -567,7 +572,7 @@ print("moved the first slider by +1.0: one dimension of the code changed, and th
 from scipy.stats import norm  # noqa: E402
 
 manifold_settings = settings.replace(latent_dim=2, epochs=MANIFOLD_EPOCHS, patience=MANIFOLD_EPOCHS)
-vae_2d = training.load_or_train_vae(manifold_settings, faces=faces, split=split).vae
+vae_2d = load_or_train_vae(manifold_settings, faces=faces, split=split).vae
 quantiles = norm.ppf(np.linspace(0.05, 0.95, MANIFOLD_GRID))
 grid_codes = np.array([[z1, z2] for z2 in quantiles[::-1] for z1 in quantiles])  # top row: the largest z2
 fig, axes = plt.subplots(1, 2, figsize=(13, 6.4), gridspec_kw={"width_ratios": [1.15, 1]})
@@ -629,16 +634,13 @@ assert vae_2d.latent_dim == 2 and codes_2d.shape == (len(x_train), 2)
 # `(K, n)`. From $K_{\max}$ of them we estimate $\mathcal L_K$ for each smaller
 # $K$ by averaging the bound over the $K_{\max}/K$ disjoint groups of $K$
 # samples (an unbiased estimate of $\mathbb E[\mathcal L_K]$ with less noise
-# than one group). Decoding is the cost: $K$ decoder passes per face. So we use
-# $K \le$ `K_ALL` on all 200 test faces, and up to `K_SUBSET` on 40 of them
+# than one group; `amortisation.iwae_estimate`). Decoding is the cost: $K$
+# decoder passes per face. So we use $K \le$ `K_ALL` on all 200 test faces,
+# and up to `K_SUBSET` on 40 of them
 # (the first test face of each person).
 
 # %%
-def iwae_estimate(log_w, k):
-    """Mean over disjoint groups of k log-weights of log((1/k) sum_k w_k); log_w (K_max, n) -> (n,)."""
-    groups = log_w[: (len(log_w) // k) * k].reshape(-1, k, log_w.shape[1])  # (groups, k, n)
-    return (logsumexp(groups, axis=1) - np.log(k)).mean(axis=0)
-
+from vaeface_utils.amortisation import iwae_estimate  # noqa: E402 - L_K from disjoint groups of k log-weights
 
 check_w = np.random.default_rng(SEED).normal(-100.0, 3.0, size=(100, 5))
 assert np.allclose(iwae_estimate(check_w, 100), elbo.iwae_bound(check_w))  # one group: the package's bound
@@ -663,15 +665,15 @@ bound_subset = {k: iwae_estimate(log_w_subset, k).mean() for k in k_subset}
 # Probabilistic PCA, $x = W z + \mu + \varepsilon$ with
 # $\varepsilon \sim \mathcal N(0, \sigma^2 I)$, is a linear decoder with the
 # same prior and the same kind of noise as the VAE, fitted in closed form on
-# the same 160 training faces (`elbo.ppca_fit`), with an exact held-out
-# $\log p(x)$ (`elbo.ppca_log_likelihood`). It has two settings, the latent
+# the same 160 training faces (`vaeface_utils.ppca.ppca_fit`), with an exact held-out
+# $\log p(x)$ (`ppca_log_likelihood`). It has two settings, the latent
 # size $q$ and the noise variance $\sigma^2$. Maximum likelihood sets
 # $\sigma^2$ to the average variance of the *training* faces outside their
 # top $q$ directions; with 160 faces in 4,096 dimensions that is biased low:
 # the model fits its own training faces too closely and is overconfident on
 # new ones. So PPCA gets the same protocol as the VAE: a grid of latent sizes
 # and noise variances, each scored by the exact log-likelihood of the 40
-# validation faces (`elbo.ppca_select`), the best kept, and the test faces
+# validation faces (`ppca_select`), the best kept, and the test faces
 # touched once. PPCA does not depend on any training run, so its numbers are
 # the same in the fast and the full mode.
 
@@ -696,14 +698,14 @@ def ppca_validation_table(choice, title):
 
 
 flat_train, flat_val, flat_test = flat(x_train), flat(x_val), flat(x_test)
-ppca_choice = elbo.ppca_select(flat_train, flat_val, [q for q in PPCA_DIMS if q < len(x_train)], SIGMA2S)
+ppca_choice = ppca_select(flat_train, flat_val, [q for q in PPCA_DIMS if q < len(x_train)], SIGMA2S)
 ppca_validation_table(ppca_choice, "PPCA on the 160 training faces, scored on the 40 validation faces "
                                    "(nats per face, higher is better)")
 ppca = ppca_choice.params
-ppca_all = elbo.ppca_log_likelihood(flat_test, ppca)
+ppca_all = ppca_log_likelihood(flat_test, ppca)
 ppca_subset = ppca_all[subset]
-ppca_ml = elbo.ppca_fit(flat_train, latent_dim=settings.latent_dim)  # untuned: q = 32, maximum-likelihood sigma^2
-ppca_ml_all = elbo.ppca_log_likelihood(flat_test, ppca_ml)
+ppca_ml = ppca_fit(flat_train, latent_dim=settings.latent_dim)  # untuned: q = 32, maximum-likelihood sigma^2
+ppca_ml_all = ppca_log_likelihood(flat_test, ppca_ml)
 print(f"\ntest faces, exact log p(x): validated PPCA {ppca_all.mean():.1f} nats per face "
       f"({ppca_subset.mean():.1f} on the 40-face subset); untuned PPCA (q = 32, maximum-likelihood "
       f"sigma^2 = {ppca_ml.sigma2:.5f}) {ppca_ml_all.mean():.1f}")
@@ -722,7 +724,7 @@ assert ppca_all.mean() > ppca_ml_all.mean()  # and the choice made on validation
 
 # %% tags=["nbval-ignore-output"]
 def bits(nats):
-    return float(elbo.nats_to_bits_per_dim(-nats, N_DIMS))
+    return float(nats_to_bits_per_dim(-nats, N_DIMS))
 
 
 rows = [("VAE, ELBO (K = 1)" if k == 1 else f"VAE, IWAE K = {k}", bound_all.get(k), bound_subset.get(k))
@@ -779,14 +781,14 @@ if not FAST:  # beating the untuned baseline was an artefact: the validated PPCA
 
 # %% tags=["nbval-ignore-output"]
 def ppca_reconstruct(params, images):
-    z_mean, _ = elbo.ppca_posterior(flat(images), params)
+    z_mean, _ = ppca_posterior(flat(images), params)
     return z_mean @ params.W.T + params.mean
 
 
 ppca_ml_mse = np.mean((ppca_reconstruct(ppca_ml, x_test) - flat_test) ** 2)
 ppca_mse = np.mean((ppca_reconstruct(ppca, x_test) - flat_test) ** 2)
 vae_mse = np.mean((reconstructions - x_test) ** 2)
-vae_sigma2 = float(np.exp(np.clip(vae.x_log_var.numpy(), -9, 2)))
+vae_sigma2 = float(np.exp(vae.pixel_log_var()))
 print(f"mean squared reconstruction error on the 200 test faces: VAE (32 dims) {vae_mse:.5f}; PPCA, 32 dims "
       f"{ppca_ml_mse:.5f} ({1 - ppca_ml_mse / vae_mse:.0%} smaller than the VAE's); validated PPCA, "
       f"{ppca_choice.latent_dim} dims {ppca_mse:.5f}")
@@ -843,7 +845,7 @@ variants, variant_val, variant_val_encoder, refined_val = {}, {}, {}, {}
 start = time.perf_counter()
 print(f"{'setting':<40} {'epochs':>6}   validation IWAE (K = {K_VAL}), nats per face: encoder's | optimised proposal")
 for name, changes in VARIANTS.items():
-    trained = training.load_or_train_vae(settings.replace(**changes), faces=faces, split=split)
+    trained = load_or_train_vae(settings.replace(**changes), faces=faces, split=split)
     variants[name] = trained.history  # the model itself is kept only while it is the best so far (memory)
     variant_val_encoder[name] = iwae_estimate(trained.vae.log_importance_weights(x_val, K_VAL, seed=SEED), K_VAL).mean()
     refined_val[name] = amortisation.refine_posterior(trained.vae, x_val, steps=REFINE_STEPS[0], seed=SEED)
@@ -888,7 +890,7 @@ assert variance_scale in VARIANCE_SCALES and scale_val[variance_scale] >= scale_
 
 # %%
 flipped_train = np.concatenate([x_train, x_train[:, :, ::-1]])
-ppca_flip_choice = elbo.ppca_select(flat(flipped_train), flat_val,
+ppca_flip_choice = ppca_select(flat(flipped_train), flat_val,
                                     [q for q in PPCA_DIMS if q < len(flipped_train)], SIGMA2S)
 ppca_validation_table(ppca_flip_choice, "PPCA on the 160 training faces and their mirror images (320), "
                                         "scored on the 40 validation faces")
@@ -992,7 +994,7 @@ assert approximation_at_least >= -1.0  # an IWAE bound is no lower than the ELBO
 # %% tags=["nbval-ignore-output"]
 from scipy import stats  # noqa: E402
 
-ppca_best_test = elbo.ppca_log_likelihood(flat_test, best_ppca.params)
+ppca_best_test = ppca_log_likelihood(flat_test, best_ppca.params)
 verdict_rows = [(f"VAE ({best_variant}), ELBO", best_elbo_all.mean(), best_elbo_all[subset].mean()),
                 (f"VAE, IWAE K = {K_ALL}, encoder's proposal", best_iwae_all.mean(), best_iwae_all[subset].mean()),
                 (f"VAE, IWAE K = {K_ALL}, optimised proposal", None, refined_iwae),
@@ -1108,7 +1110,7 @@ print(results.format_record(record))
 # and get this model back in a second, without training:
 
 # %%
-again = training.load_or_train_vae(settings, faces=faces, split=split)
+again = load_or_train_vae(settings, faces=faces, split=split)
 assert again.from_cache and again.path == result.path
 assert np.array_equal(again.vae.encode(x_test), vae.encode(x_test))
 assert again.history == history
@@ -1210,7 +1212,7 @@ check.beta_effect(answer)
 
 # %% tags=["nbval-ignore-output"]
 beta_settings = settings.replace(beta=4.0, epochs=BETA_EPOCHS, patience=BETA_EPOCHS)
-beta_history = training.load_or_train_vae(beta_settings, faces=faces, split=split).history
+beta_history = load_or_train_vae(beta_settings, faces=faces, split=split).history
 epoch = min(BETA_EPOCHS, len(history["loss"])) - 1
 for key in ("val_kl", "val_reconstruction_loss"):
     print(f"epoch {epoch + 1}, {key:>23}: beta = 1: {history[key][epoch]:9.1f}, "
@@ -1223,7 +1225,7 @@ assert beta_history["val_reconstruction_loss"][epoch] > history["val_reconstruct
 # %% [markdown]
 # **Exercise 2.** The VAE's IWAE bound with the largest $K$ on the 40-face
 # subset is `bound_subset[max(k_subset)]` nats per image. Convert it by hand
-# (with NumPy, not `elbo.nats_to_bits_per_dim`) into bits per dimension of
+# (with NumPy, not `nats_to_bits_per_dim`) into bits per dimension of
 # the cost $-\log p(x)$, for images of `N_DIMS` pixels.
 
 # %%
@@ -1264,14 +1266,14 @@ check.active_units_same(answer, vae.encode(x_train), vae.encode(x_test), thresho
 # %% [markdown]
 # **Exercise 4.** Tune PPCA yourself: at the VAE's latent size (32), which
 # noise variance in `SIGMA2S` gives the highest mean log-likelihood of the
-# validation faces? Fit on `flat_train` with `elbo.ppca_fit(..., sigma2=s2)`
-# and score `flat_val` with `elbo.ppca_log_likelihood`. Is it above or below
+# validation faces? Fit on `flat_train` with `ppca_fit(..., sigma2=s2)`
+# and score `flat_val` with `ppca_log_likelihood`. Is it above or below
 # the maximum-likelihood variance `ppca_ml.sigma2`, and why?
 
 # %%
 answer = None  # replace None with your answer
 # solution
-scores = {s2: elbo.ppca_log_likelihood(flat_val, elbo.ppca_fit(flat_train, 32, sigma2=s2)).mean() for s2 in SIGMA2S}
+scores = {s2: ppca_log_likelihood(flat_val, ppca_fit(flat_train, 32, sigma2=s2)).mean() for s2 in SIGMA2S}
 answer = max(scores, key=scores.get)
 
 # %%

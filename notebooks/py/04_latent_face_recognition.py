@@ -110,9 +110,15 @@ from sklearn.manifold import TSNE
 keras = config.import_keras()
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no "retracing" notes: we build ~40 models on purpose
 
-from vaeface_utils import latent_features, protocol, training  # noqa: E402
+from vaeface_utils import latent_features, protocol  # noqa: E402
+from vaeface_utils.model_cache import load_or_train_vae  # noqa: E402
+from vaeface_utils.training_settings import TrainingSettings, course_settings  # noqa: E402
 from vaeface_utils.results import format_record, write_record  # noqa: E402
-from vaeface_utils import recognition as rec  # noqa: E402
+from vaeface_utils.features import Eigenfaces, Fisherfaces, Pixels  # noqa: E402
+from vaeface_utils.identification import (CLASSIFIERS, evaluate_identification, identification_accuracy,  # noqa: E402
+                                          make_classifier)
+from vaeface_utils.reporting import QUOTED_ORL_5_5, format_table, results_table  # noqa: E402
+from vaeface_utils.verification import verification_roc  # noqa: E402
 from vaeface_utils.data import load_faces, repeated_splits, split_per_identity  # noqa: E402
 from vaeface_utils.plotting import image_grid  # noqa: E402
 from IPython.display import Markdown, display  # noqa: E402
@@ -140,7 +146,7 @@ print(f"chance level of closed-set identification among {len(np.unique(identity)
 #
 # **No test face is seen in training.** Every feature extractor, the VAE
 # included, is fitted on each split's gallery only:
-# `rec.evaluate_identification(..., fit_features=...)` hands our function
+# `evaluate_identification(..., fit_features=...)` hands our function
 # the split's training images and identities and nothing else. We train a
 # *fresh VAE per split* on those images, instead of one VAE on people
 # disjoint from the test people, because identification is about *new
@@ -171,22 +177,19 @@ print(f"chance level of closed-set identification among {len(np.unique(identity)
 # $n - c = 160 - 40 = 120$ on the validation split. For each size we average
 # the validation accuracy of the four classifiers (1-NN with Euclidean or
 # cosine distance, logistic regression, linear SVM, all at scikit-learn
-# defaults through `rec.make_classifier`).
+# defaults through `make_classifier`).
 
 # %%
-CLASSIFIERS = rec.CLASSIFIERS
-
-
 def validation_accuracy(extractor, classifier, normalise="none"):
     """Fit ``extractor`` on the 160 training images; identify the 40 validation images."""
     z_train, z_val = extractor.transform(x_train), extractor.transform(x_val)
-    return rec.identification_accuracy(z_train, id_train, z_val, id_val,
-                                       rec.make_classifier(classifier, normalise=normalise))
+    return identification_accuracy(z_train, id_train, z_val, id_val,
+                                   make_classifier(classifier, normalise=normalise))
 
 
 size_scores = {}
-for name, make in [("eigenfaces", lambda n: rec.Eigenfaces(n)),
-                   ("fisherfaces", lambda n: rec.Fisherfaces(pca_components=n))]:
+for name, make in [("eigenfaces", lambda n: Eigenfaces(n)),
+                   ("fisherfaces", lambda n: Fisherfaces(pca_components=n))]:
     for n in PCA_SIZES:
         extractor = make(n).fit(x_train, id_train)
         size_scores[name, n] = np.mean([validation_accuracy(extractor, c) for c in CLASSIFIERS])
@@ -210,8 +213,8 @@ print("chosen:", best_size)
 
 # %%
 SKIP = {"pixels": {("linear-svm", "standardise"), ("logreg", "none")}}  # too slow to fit on 4,096 pixels
-baselines = {"pixels": rec.Pixels(), "eigenfaces": rec.Eigenfaces(best_size["eigenfaces"]),
-             "fisherfaces": rec.Fisherfaces(pca_components=best_size["fisherfaces"])}
+baselines = {"pixels": Pixels(), "eigenfaces": Eigenfaces(best_size["eigenfaces"]),
+             "fisherfaces": Fisherfaces(pca_components=best_size["fisherfaces"])}
 choice = {name: protocol.choose_on_validation(lambda _, f=f: clone(f), x_train, id_train, x_val, id_val,
                                               skip=SKIP.get(name, ()))
           for name, f in baselines.items()}
@@ -254,7 +257,7 @@ assert all(choice[name].accuracy == max(choice[name].scores.values()) for name i
 # The results are cached, so a second run of this notebook only reads them.
 
 # %% tags=["nbval-ignore-output"]
-base_settings = training.TrainingSettings(filters=(16, 32, 64), batch_size=16, learning_rate=2e-3, seed=SEED)
+base_settings = TrainingSettings(filters=(16, 32, 64), batch_size=16, learning_rate=2e-3, seed=SEED)
 VAE_CLASSIFIERS = [(c, "none") for c in CLASSIFIERS]
 
 
@@ -359,9 +362,9 @@ assert FAST or best_latent < max(LATENT_SIZES)  # the chosen latent size lies in
 # experiment. It comes from the cache when notebook 03 has run.
 
 # %% tags=["nbval-ignore-output"]
-course = training.load_or_train_vae(training.course_settings(), faces=faces, split=split)
+course = load_or_train_vae(course_settings(), faces=faces, split=split)
 z_course_train, z_course_val = course.vae.encode(x_train), course.vae.encode(x_val)
-course_val = {c: rec.identification_accuracy(z_course_train, id_train, z_course_val, id_val, c) for c in CLASSIFIERS}
+course_val = {c: identification_accuracy(z_course_train, id_train, z_course_val, id_val, c) for c in CLASSIFIERS}
 print(f"notebook 03's model ({len(course.history['loss'])} epochs, latent_dim {course.vae.latent_dim}):",
       ", ".join(f"{c} {a:.1%}" for c, a in course_val.items()))
 print(f"the chosen short setting, at {best_epochs} epochs:",
@@ -405,14 +408,16 @@ assert all(choice[f].accuracy > 5 / 40 for f in VAE_KINDS)
 #
 # Now the test: `N_SPLITS` seeded random 5/5 splits, the same ones for every
 # method. On each, every extractor is fitted on the 200 gallery images only;
-# the VAE is trained afresh on them for the chosen budget (`PerSplitVAE`,
-# cached on disk by the settings, the gallery's images and the split's seed),
-# and each split's VAE serves all three VAE features and all classifiers.
+# the VAE is trained afresh on them for the chosen budget, with no
+# validation images and so no early stopping (`PerSplitVAE`, cached on disk
+# by the settings and the gallery's images), and each split's VAE serves all
+# three VAE features and all classifiers, as a scikit-learn transformer
+# (`VAECodes`).
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
 for s in repeated_splits(identity, N_TRAIN, n_splits=N_SPLITS, seed=0):  # train (or load) each split's VAE first
-    per_split.vae(images[s.train], s.seed)
+    per_split.vae(images[s.train])
 print(f"{N_SPLITS} per-split VAEs ready in {time.perf_counter() - start:.0f} s: {per_split.trained} trained, "
       f"{per_split.loaded} loaded from the cache")
 FEATURES = {"pixels": dict(features=baselines["pixels"]),
@@ -420,8 +425,8 @@ FEATURES = {"pixels": dict(features=baselines["pixels"]),
             "fisherfaces": dict(features=baselines["fisherfaces"]),
             **{feature: dict(fit_features=per_split.fit_features(kind, seed=SEED)) for feature, kind in VAE_KINDS.items()}}
 start = time.perf_counter()
-results = {feature: rec.evaluate_identification(images, identity, **how, classifier=choice[feature].classifier_pipeline(),
-                                                n_train=N_TRAIN, n_splits=N_SPLITS, seed=0)
+results = {feature: evaluate_identification(images, identity, **how, classifier=choice[feature].classifier_pipeline(),
+                                            n_train=N_TRAIN, n_splits=N_SPLITS, seed=0)
            for feature, how in FEATURES.items()}
 print(f"{len(results)} methods evaluated on {N_SPLITS} splits in {time.perf_counter() - start:.0f} s")
 if FAST:
@@ -441,8 +446,8 @@ norm_label = {"none": "", "standardise": ", standardised", "l2": ", unit rows"}
 dims = {f: r.n_features for f, r in results.items()}
 method_label = {f: f"{f} ({dims[f]}-d) + {label[choice[f].classifier]}{norm_label[choice[f].normalise]}"
                 for f in results}
-rows = rec.results_table({method_label[f]: r for f, r in results.items()}, quoted=rec.QUOTED_ORL_5_5)
-print(rec.format_table(rows, title=f"Closed-set identification, ORL 64x64, 5 training / 5 query images per "
+rows = results_table({method_label[f]: r for f, r in results.items()}, quoted=QUOTED_ORL_5_5)
+print(format_table(rows, title=f"Closed-set identification, ORL 64x64, 5 training / 5 query images per "
                                    f"person, {N_SPLITS} seeded splits (seeds 0-{N_SPLITS - 1})"))
 
 # %% [markdown]
@@ -554,8 +559,8 @@ for s in repeated_splits(identity, N_TRAIN, n_splits=N_SPLITS, seed=0):
             extractor = clone(how["features"]).fit(images[s.train], identity[s.train])
         else:
             extractor = how["fit_features"](images[s.train], identity[s.train], s)
-        verification[f].append(rec.verification_roc(extractor.transform(images[s.test]), identity[s.test],
-                                                     metric="cosine"))
+        verification[f].append(verification_roc(extractor.transform(images[s.test]), identity[s.test],
+                                                metric="cosine"))
 auc = {f: np.array([v.auc for v in verification[f]]) for f in VERIFY}
 eer = {f: np.array([v.eer for v in verification[f]]) for f in VERIFY}
 print(f"Verification on the query images, cosine similarity, {N_SPLITS} splits, mean ± std")
@@ -618,17 +623,17 @@ start = time.perf_counter()
 warnings.filterwarnings("ignore", message="The number of unique classes")  # k = 1: one image per class is fine
 for k in K_VALUES:
     n_gallery = 40 * k
-    how_k = {"pixels": dict(features=rec.Pixels()),
-             "eigenfaces": dict(features=rec.Eigenfaces(min(best_size["eigenfaces"], n_gallery))),
-             "fisherfaces": dict(features=rec.Fisherfaces(pca_components=min(best_size["fisherfaces"], n_gallery - 40)))
+    how_k = {"pixels": dict(features=Pixels()),
+             "eigenfaces": dict(features=Eigenfaces(min(best_size["eigenfaces"], n_gallery))),
+             "fisherfaces": dict(features=Fisherfaces(pca_components=min(best_size["fisherfaces"], n_gallery - 40)))
              if k > 1 else None,
              "VAE mean": FEATURES["VAE mean"], "VAE mean + LDA": FEATURES["VAE mean + LDA"] if k > 1 else None}
     for f in K_FEATURES:
         if how_k[f] is None:
             continue
-        classifier = rec.make_classifier(best_classifier[f][0], normalise=best_classifier[f][1])
-        k_curve[f][k] = rec.evaluate_identification(images, identity, **how_k[f], classifier=classifier, n_train=k,
-                                                    n_splits=N_SPLITS_K, seed=0)
+        classifier = make_classifier(best_classifier[f][0], normalise=best_classifier[f][1])
+        k_curve[f][k] = evaluate_identification(images, identity, **how_k[f], classifier=classifier, n_train=k,
+                                                n_splits=N_SPLITS_K, seed=0)
 print(f"k curve: {len(K_VALUES)} values of k x {N_SPLITS_K} splits in {time.perf_counter() - start:.0f} s")
 
 fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -686,7 +691,7 @@ assert all(k_mean[f][hi] > k_mean[f][min(k_mean[f])] for f in K_FEATURES)  # mor
 
 # %% tags=["nbval-ignore-output"]
 split0 = next(repeated_splits(identity, N_TRAIN, n_splits=1, seed=0))
-vae0 = per_split.vae(images[split0.train], split0.seed)
+vae0 = per_split.vae(images[split0.train])
 shown = split0.test[identity[split0.test] < 10]
 codes = {"VAE posterior mean": vae0.encode(images[shown]),
          f"eigenfaces ({best_size['eigenfaces']})": clone(baselines["eigenfaces"]).fit(images[split0.train]).transform(
@@ -740,7 +745,7 @@ plt.show()
 
 # %%
 assert np.mean(match_id == query_id) > 5 / 40  # far above chance
-assert np.isclose(np.mean(match_id == query_id), rec.identification_accuracy(
+assert np.isclose(np.mean(match_id == query_id), identification_accuracy(
     z_gallery, identity[split0.train], z_query, query_id, "1nn-cosine"))  # the same as the package's 1-NN cosine
 
 # %% [markdown]
@@ -799,7 +804,7 @@ def with_classifier(f):
     return f"{label[choice[f].classifier]}{norm_label[choice[f].normalise]}"
 
 
-quoted_eigen = next(q for q in rec.QUOTED_ORL_5_5 if "eigenface" in q.method.lower())
+quoted_eigen = next(q for q in QUOTED_ORL_5_5 if "eigenface" in q.method.lower())
 
 
 def compared(a, b):

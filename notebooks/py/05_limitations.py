@@ -84,6 +84,7 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 from vaeface_utils import config
+from vaeface_utils.latent_diagnostics import ACTIVE_THRESHOLD  # active: Var_x(E_q[z_j|x]) > 0.01
 
 FAST = config.fast_mode()  # VAEFACE_FAST=1 in the tests and CI
 SEED = 0  # one seed for everything random in this notebook
@@ -92,7 +93,6 @@ SWEEP_EPOCHS = 20 if FAST else 60  # epochs of each model in the beta and latent
 BETAS = (1.0, 1024.0) if FAST else (0.25, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0)  # weights of the KL term to sweep
 LATENT_DIMS = (32, 64) if FAST else (8, 32, 64)  # latent sizes to sweep (at beta = 1)
 K_MAX = 8 if FAST else 64  # importance samples per test face for the IWAE bound
-ACTIVE_THRESHOLD = 0.01  # a latent dimension is active if Var_x(E_q[z_j|x]) exceeds this
 FREE_BITS = 0.5  # nats per latent dimension below which free bits charge nothing (section 2)
 EXERCISE_FREE_BITS = 0.1  # the smaller floor of Exercise 4
 WARMUP_EPOCHS = SWEEP_EPOCHS // 2  # epochs over which KL warm-up raises the KL weight from 0 to 1
@@ -135,12 +135,18 @@ import tensorflow as tf  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # no "tf.function retracing" notes: this notebook encodes with a dozen models
 
-from vaeface_utils import elbo, protocol, results, training  # noqa: E402
-from vaeface_utils import limitations as lim  # noqa: E402
+from vaeface_utils import amortisation, elbo, protocol, results  # noqa: E402
+from vaeface_utils.model_cache import load_or_train_vae  # noqa: E402
+from vaeface_utils.ppca import ppca_fit  # noqa: E402
+from vaeface_utils.training_settings import course_settings  # noqa: E402
+from vaeface_utils.units import nats_to_bits_per_dim  # noqa: E402
+from vaeface_utils import image_metrics, latent_diagnostics, perturbations, privacy  # noqa: E402
+from vaeface_utils.robustness import (QUOTED_LFW, accuracy_by_strength, mean_perturbed_accuracy,  # noqa: E402
+                                      perturbed_correct, share_correct_per_query)
 from vaeface_utils.data import load_faces, split_per_identity  # noqa: E402
 from vaeface_utils.plotting import curves, image_grid  # noqa: E402
-from vaeface_utils.recognition import (Eigenfaces, Fisherfaces, identification_accuracy,  # noqa: E402
-                                       make_classifier)
+from vaeface_utils.features import Eigenfaces, Fisherfaces  # noqa: E402
+from vaeface_utils.identification import identification_accuracy, make_classifier  # noqa: E402
 
 faces = load_faces(size=(64, 64))
 split = split_per_identity(faces.identity, n_train=N_TRAIN, n_val=N_VAL, seed=SPLIT_SEED)
@@ -154,9 +160,9 @@ print(split)
 print(f"gallery: {len(x_gallery)} faces ({N_TRAIN} of each person); queries: {len(x_test)} test faces")
 
 # %% tags=["nbval-ignore-output"]
-settings = training.course_settings()
+settings = course_settings()
 start = time.perf_counter()
-course = training.load_or_train_vae(settings, faces=faces, split=split)
+course = load_or_train_vae(settings, faces=faces, split=split)
 vae, history = course.vae, course.history
 print(f"course VAE (latent_dim {vae.latent_dim}, beta {vae.beta:g}): "
       f"{'loaded from the cache' if course.from_cache else 'trained now'} in {time.perf_counter() - start:.0f} s; "
@@ -188,12 +194,12 @@ assert vae.latent_dim == settings.latent_dim and vae.likelihood == "gaussian" an
 # prior, and measure:
 #
 # - **gradient energy**, the mean squared difference between neighbouring
-#   pixels (`lim.gradient_energy`): sharp edges raise it, blur lowers it;
+#   pixels (`image_metrics.gradient_energy`): sharp edges raise it, blur lowers it;
 # - **high-frequency fraction**, the share of an image's contrast at spatial
 #   frequencies above 0.25 cycles per pixel, i.e. detail finer than 4 pixels
-#   (`lim.high_frequency_fraction`);
+#   (`image_metrics.high_frequency_fraction`);
 # - **SSIM**, the structural similarity of each reconstruction to its
-#   original (`lim.ssim`, scikit-image's; 1 is identical).
+#   original (`image_metrics.ssim`, scikit-image's; 1 is identical).
 #
 # First the measure, written out once for one face and checked against the
 # package's version:
@@ -201,7 +207,7 @@ assert vae.latent_dim == settings.latent_dim and vae.likelihood == "gaussian" an
 # %%
 face = x_test[0, :, :, 0]
 by_hand = np.mean(np.diff(face, axis=1) ** 2) + np.mean(np.diff(face, axis=0) ** 2)
-assert np.isclose(by_hand, lim.gradient_energy(x_test[:1])[0])
+assert np.isclose(by_hand, image_metrics.gradient_energy(x_test[:1])[0])
 print(f"gradient energy of the first test face: {by_hand:.5f} (grey levels per pixel, squared)")
 
 # %% [markdown]
@@ -221,9 +227,9 @@ pca_samples = np.clip(pca.inverse_transform(pca_codes), 0, 1).reshape((200,) + x
 
 def blur_row(images, originals=None):
     """Mean gradient energy, high-frequency fraction and (if originals are given) SSIM and RMSE."""
-    row = [lim.gradient_energy(images).mean(), lim.high_frequency_fraction(images).mean()]
+    row = [image_metrics.gradient_energy(images).mean(), image_metrics.high_frequency_fraction(images).mean()]
     if originals is not None:
-        row += [lim.ssim(images, originals).mean(), np.sqrt(np.mean((images - originals) ** 2))]
+        row += [image_metrics.ssim(images, originals).mean(), np.sqrt(np.mean((images - originals) ** 2))]
     return row
 
 
@@ -297,7 +303,7 @@ for images, label, style in [(x_test, "test faces (originals)", "k-"),
                              (pca_reconstructions, "PCA reconstructions", "C1-"),
                              (vae_samples, "VAE decoder means of prior codes", "C0:"),
                              (pca_samples, "PCA means of prior codes", "C1:")]:
-    frequency, power = lim.radial_power_spectrum(images, n_bins=16)
+    frequency, power = image_metrics.radial_power_spectrum(images, n_bins=16)
     ax.semilogy(frequency, power, style, label=label)
 ax.axvline(0.25, color="0.5", linewidth=0.8)
 ax.set_xlabel("spatial frequency (cycles per pixel; 0.5 = alternate pixels)")
@@ -371,7 +377,7 @@ assert FAST or vae_prior_means[0] < sharpness_kept  # and smoother than its own 
 # one $z \sim q(z \mid x_n)$ for each of the 160 training faces, decode
 # them, and compare with the decoded prior codes: their gradient energy,
 # and how far each decoded image is from the nearest training face (root
-# mean squared pixel difference, `nearest_training_rmse`). For scale, the
+# mean squared pixel difference, `image_metrics.nearest_rmse`). For scale, the
 # same distance for the test faces (new pictures of the same 40 people) and
 # for their reconstructions. If the decoder is sharp where it was trained
 # and the prior sends it elsewhere, codes from $q(z)$ decode sharper and
@@ -379,25 +385,17 @@ assert FAST or vae_prior_means[0] < sharpness_kept  # and smoother than its own 
 # equals the prior at all: under $\mathcal N(0, I)$ the mean of $z_j^2$ is 1.
 
 # %% tags=["nbval-ignore-output"]
-from sklearn.metrics import pairwise_distances  # noqa: E402
-
-
-def nearest_training_rmse(images):
-    """Root mean squared pixel difference from each image to its nearest training face, shape (n,)."""
-    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
-    return pairwise_distances(flat, x_train.reshape(len(x_train), -1).astype(np.float64)).min(axis=1) / np.sqrt(N_DIMS)
-
-
 z_mean_train, z_log_var_train = vae.posterior(x_train)
-z_aggregate = z_mean_train + np.exp(0.5 * z_log_var_train) * np.random.default_rng(SEED).standard_normal(
-    z_mean_train.shape)  # one z ~ q(z|x) per training face: a draw from the aggregate posterior q(z)
+# one z ~ q(z|x) per training face: a draw from the aggregate posterior q(z)
+z_aggregate = latent_diagnostics.sampled_z(z_mean_train, z_log_var_train, seed=SEED)
 aggregate_means = vae.decode(z_aggregate.astype(np.float32))
 decoded = {"VAE decoder means of codes from q(z)": aggregate_means,
            "VAE decoder means of prior codes": vae_samples,
            "VAE reconstructions of the test faces": vae_reconstructions,
            "test faces (originals)": x_test}
-aggregate_energy = {label: lim.gradient_energy(images).mean() / reference for label, images in decoded.items()}
-nearest = {label: nearest_training_rmse(images) for label, images in decoded.items()}
+aggregate_energy = {label: image_metrics.gradient_energy(images).mean() / reference
+                    for label, images in decoded.items()}
+nearest = {label: image_metrics.nearest_rmse(images, x_train) for label, images in decoded.items()}
 print(f"{'':<40}{'images':>8}{'grad. energy of original':>26}{'RMSE to nearest training face':>31}")
 for label, images in decoded.items():
     print(f"{label:<40}{len(images):>8}{aggregate_energy[label]:>26.0%}{nearest[label].mean():>31.4f}")
@@ -455,7 +453,7 @@ display(Markdown(
 def sweep_model(**changes):
     """A model of the sweeps: the course settings with `changes`, SWEEP_EPOCHS epochs (no early stop; the epoch
     with the best validation loss is kept)."""
-    return training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS, **changes),
+    return load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS, **changes),
                                       faces=faces, split=split)
 
 
@@ -464,12 +462,12 @@ def measure(model):
     z_mean, z_log_var = model.posterior(x_test)
     gallery_mean, gallery_log_var = model.posterior(x_gallery)
     rng = np.random.default_rng(SEED)
-    sample = lambda mean, log_var: mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)  # noqa: E731
+    sample = lambda mean, log_var: latent_diagnostics.sampled_z(mean, log_var, seed=rng)  # noqa: E731
     return {"rmse": float(np.sqrt(np.mean((model.decode(z_mean) - x_test) ** 2))),
             "kl": float(elbo.kl_diag_gaussian_standard(z_mean, z_log_var).mean()),
             "elbo": float(model.elbo_terms(x_test, seed=SEED)["elbo"].mean()),
-            "active": lim.active_units(z_mean, ACTIVE_THRESHOLD),
-            "kl_per_dim": lim.kl_per_dimension(z_mean, z_log_var),
+            "active": latent_diagnostics.active_units(z_mean, ACTIVE_THRESHOLD),
+            "kl_per_dim": latent_diagnostics.kl_per_dimension(z_mean, z_log_var),
             "accuracy": identification_accuracy(gallery_mean, id_gallery, z_mean, id_test),
             "accuracy_sampled": identification_accuracy(sample(gallery_mean, gallery_log_var), id_gallery,
                                                         sample(z_mean, z_log_var), id_test)}
@@ -726,7 +724,7 @@ remedy_results = {}
 for name, model in remedy_models.items():
     z_mean, z_log_var = model.posterior(x_test)
     terms = model.elbo_terms(x_test, seed=SEED)
-    remedy_results[name] = {"active": lim.active_units(z_mean, ACTIVE_THRESHOLD),
+    remedy_results[name] = {"active": latent_diagnostics.active_units(z_mean, ACTIVE_THRESHOLD),
                             "kl": float(elbo.kl_diag_gaussian_standard(z_mean, z_log_var).mean()),
                             "elbo": float(terms["elbo"].mean())}
     r = remedy_results[name]
@@ -766,7 +764,8 @@ display(Markdown(
 # and 03) with $K$ samples per face, on the 200 test faces; $\mathcal L_1$
 # is the ELBO. From `K_MAX` log-weights per face we estimate $\mathcal L_K$
 # for smaller $K$ by averaging `elbo.iwae_bound` over disjoint groups of
-# $K$. Since $\mathbb E[\mathcal L_K] \le \log p(x)$, the gap
+# $K$ (`amortisation.iwae_estimate`). Since
+# $\mathbb E[\mathcal L_K] \le \log p(x)$, the gap
 # $\mathcal L_K - \mathcal L_1$ estimates a lower bound on how far the ELBO is
 # below $\log p(x)$.
 
@@ -774,10 +773,10 @@ display(Markdown(
 start = time.perf_counter()
 log_w = vae.log_importance_weights(x_test, K_MAX, seed=SEED)  # (K_MAX, 200)
 ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= K_MAX]
-bound = {k: np.mean([elbo.iwae_bound(group) for group in log_w.reshape(K_MAX // k, k, -1)], axis=0) for k in ks}
+bound = {k: amortisation.iwae_estimate(log_w, k) for k in ks}
 gap = bound[K_MAX] - bound[1]  # per test face, nats
 for k in ks:
-    print(f"L_{k:<3d} {bound[k].mean():9.1f} nats per face  ({elbo.nats_to_bits_per_dim(-bound[k].mean(), N_DIMS):+.4f} "
+    print(f"L_{k:<3d} {bound[k].mean():9.1f} nats per face  ({nats_to_bits_per_dim(-bound[k].mean(), N_DIMS):+.4f} "
           "bits/dim of the cost -log p(x))")
 print(f"\nELBO-IWAE gap with K = {K_MAX}: {gap.mean():.1f} nats per face on average "
       f"(median {np.median(gap):.1f}, largest {gap.max():.1f}); "
@@ -938,7 +937,7 @@ plt.show()
 # the more likely "it was in the training set". We compare the 160 training
 # faces (members) with the 200 test faces (non-members, pictures of the same
 # people that the model never saw), and measure the ROC curve and its AUC
-# (`lim.membership_roc`, scikit-learn's `roc_auc_score`): 0.5 means the
+# (`privacy.membership_roc`, scikit-learn's `roc_auc_score`): 0.5 means the
 # score reveals nothing, 1 that it reveals membership perfectly. For
 # comparison, PCA fitted on the same 160 faces and attacked the same way,
 # through its reconstruction error, at two sizes: 32 components (the VAE's
@@ -961,11 +960,6 @@ def choose_pca_size(make_extractor, x_fit=None, id_fit=None):
                                          classifiers=("1nn-euclidean",), normalisations=("none",))
 
 
-def reconstruction_error(reconstruct, images):
-    """Mean squared error of each image's reconstruction, shape (n,)."""
-    return np.mean((reconstruct(images) - images) ** 2, axis=(1, 2, 3))
-
-
 def pca_errors(n_components):
     """Each face's reconstruction error by PCA with `n_components` fitted on the training faces, by split."""
     fitted = Eigenfaces(n_components=n_components).fit(x_train).pca_
@@ -973,14 +967,14 @@ def pca_errors(n_components):
     def reconstruct(images):
         return fitted.inverse_transform(fitted.transform(images.reshape(len(images), -1))).reshape(images.shape)
 
-    return {name: reconstruction_error(reconstruct, x) for name, x in
+    return {name: image_metrics.squared_error(x, reconstruct(x)) for name, x in
             [("training", x_train), ("validation", x_val), ("test", x_test)]}
 
 
 def pca_membership_aucs(errors):
     """The membership AUC of PCA's reconstruction error, and the control's (validation vs test)."""
-    return (lim.membership_roc(-errors["training"], -errors["test"])[2],
-            lim.membership_roc(-errors["validation"], -errors["test"])[2])
+    return (privacy.membership_roc(-errors["training"], -errors["test"])[2],
+            privacy.membership_roc(-errors["validation"], -errors["test"])[2])
 
 
 eigen_choice = choose_pca_size(lambda size: Eigenfaces(size))  # section 6's eigenfaces size
@@ -1000,14 +994,14 @@ print("membership AUC of PCA's reconstruction error by PCA size: "
 # %% tags=["nbval-ignore-output"]
 attacks = {
     "VAE, ELBO": (elbo_by_split["training"], elbo_by_split["test"]),
-    "VAE, reconstruction error": (-reconstruction_error(vae.reconstruct, x_train),
-                                  -reconstruction_error(vae.reconstruct, x_test)),
+    "VAE, reconstruction error": (-image_metrics.squared_error(x_train, vae.reconstruct(x_train)),
+                                  -image_metrics.squared_error(x_test, vae.reconstruct(x_test))),
     "PCA (32 dims), reconstruction error": (-pca_error["training"], -pca_error["test"]),
     f"PCA ({eigen_choice.size} dims), reconstruction error": (-pca_error_validated["training"],
                                                            -pca_error_validated["test"]),
     "control: VAE ELBO, validation vs test": (elbo_by_split["validation"], elbo_by_split["test"]),
 }
-roc = {name: lim.membership_roc(*scores) for name, scores in attacks.items()}
+roc = {name: privacy.membership_roc(*scores) for name, scores in attacks.items()}
 for name, (fpr, tpr, auc) in roc.items():
     tpr_at_5 = np.interp(0.05, fpr, tpr)
     print(f"{name:<40} AUC {auc:.3f}; at 5 % false alarms it finds {tpr_at_5:5.1%} of the members")
@@ -1064,7 +1058,7 @@ plt.show()
 # difference between the splits. (The fast mode's 20-epoch model has not
 # memorised anything yet, so its AUC is near 0.5; the test
 # `test_an_overtrained_vae_leaks_membership_of_real_faces` in
-# `tests/test_limitations.py` checks the same leak on real faces at a small
+# `tests/test_privacy.py` checks the same leak on real faces at a small
 # scale in every test run.)
 #
 # What this does *not* show: here every person is in the training set, so
@@ -1110,16 +1104,16 @@ plt.show()
 #   person's five faces outside the test split), mapped by the fitted
 #   features. The **queries** are the 200 test faces, used only here.
 #
-# The perturbations (`lim.perturb`):
+# The perturbations (`perturbations.perturb`):
 
 # %%
 example = x_test[first_test[4]]
 kinds = list(STRENGTHS)
 fig, axes = plt.subplots(len(kinds), 1, figsize=(6, 6.4))
 for ax, kind in zip(axes, kinds):
-    images = np.concatenate([lim.perturb(example[None], kind, s, seed=SEED) for s in STRENGTHS[kind]])
+    images = np.concatenate([perturbations.perturb(example[None], kind, s, seed=SEED) for s in STRENGTHS[kind]])
     image_grid(images, ax=ax, ncols=len(STRENGTHS[kind]), titles=[f"{s:g}" for s in STRENGTHS[kind]],
-               title=f"{kind} ({lim.PERTURBATIONS[kind]})")
+               title=f"{kind} ({perturbations.PERTURBATIONS[kind]})")
 fig.suptitle("The perturbations at each strength: first test face of s5 (test split)")
 plt.tight_layout()
 plt.show()
@@ -1149,14 +1143,8 @@ for name, choice in [("eigenfaces", eigen_choice), ("fisherfaces", fisher_choice
 def robustness_correct(features):
     """{kind: bool array (strengths, 200)}: whether 1-NN on `features` against the unperturbed gallery names
     the person of each perturbed test face right."""
-    classifier = make_classifier("1nn-euclidean").fit(features(x_gallery), id_gallery)
-    return {kind: np.array([classifier.predict(features(lim.perturb(x_test, kind, s, seed=SEED).astype(np.float32)))
-                            == id_test for s in STRENGTHS[kind]]) for kind in STRENGTHS}
-
-
-def accuracy_curves(correct_by_kind):
-    """{kind: [accuracy at each strength]}: the share of the 200 queries named right."""
-    return {kind: [float(c.mean()) for c in correct_] for kind, correct_ in correct_by_kind.items()}
+    return perturbed_correct(features, make_classifier("1nn-euclidean"), x_gallery, id_gallery, x_test, id_test,
+                             STRENGTHS, seed=SEED)
 
 
 def print_curves(name, curves_):
@@ -1165,18 +1153,13 @@ def print_curves(name, curves_):
         print(f"{name:<12} {kind:<13} {cells}")
 
 
-def mean_perturbed(by_kind):
-    """Mean accuracy over every perturbation and every strength but 0."""
-    return float(np.mean([accuracies[1:] for accuracies in by_kind.values()]))
-
-
 eigenfaces = Eigenfaces(eigen_choice.size).fit(x_train)
 fisherfaces = Fisherfaces(pca_components=fisher_choice.size).fit(x_train, id_train)
 feature_size = {"VAE": vae.latent_dim, "eigenfaces": eigenfaces.transform(x_test[:1]).shape[1],
                 "fisherfaces": fisherfaces.transform(x_test[:1]).shape[1]}
 correct = {"eigenfaces": robustness_correct(eigenfaces.transform),
            "fisherfaces": robustness_correct(fisherfaces.transform)}
-robustness = {name: accuracy_curves(correct_by_kind) for name, correct_by_kind in correct.items()}
+robustness = {name: accuracy_by_strength(correct_by_kind) for name, correct_by_kind in correct.items()}
 assert np.isclose(robustness["eigenfaces"]["shift"][0],  # the same accuracy as identification_accuracy's
                   identification_accuracy(eigenfaces.transform(x_gallery), id_gallery, eigenfaces.transform(x_test),
                                           id_test))
@@ -1186,13 +1169,13 @@ print(f"{'features':<12} {'perturbation':<13} accuracy at each strength in STREN
 for name in robustness:
     print_curves(name, robustness[name])
 for name in robustness:
-    print(f"{name}: {mean_perturbed(robustness[name]):.1%} on average over the perturbed queries")
+    print(f"{name}: {mean_perturbed_accuracy(robustness[name]):.1%} on average over the perturbed queries")
 
 # %% tags=["nbval-ignore-output"]
 correct["VAE"] = robustness_correct(vae.encode)
-robustness["VAE"] = accuracy_curves(correct["VAE"])
+robustness["VAE"] = accuracy_by_strength(correct["VAE"])
 print_curves("VAE", robustness["VAE"])
-print(f"VAE: {mean_perturbed(robustness['VAE']):.1%} on average over the perturbed queries")
+print(f"VAE: {mean_perturbed_accuracy(robustness['VAE']):.1%} on average over the perturbed queries")
 
 # %%
 for name, by_kind in robustness.items():
@@ -1201,15 +1184,15 @@ for name, by_kind in robustness.items():
     for kind, accuracies in by_kind.items():
         assert accuracies[-1] < accuracies[0], (name, kind)  # the strongest perturbation hurts
         assert min(accuracies) > 1 / 40, (name, kind)  # still better than guessing
-assert FAST or mean_perturbed(robustness["VAE"]) < min(mean_perturbed(robustness[name])
-                                                       for name in ("eigenfaces", "fisherfaces"))
+assert FAST or mean_perturbed_accuracy(robustness["VAE"]) < min(mean_perturbed_accuracy(robustness[name])
+                                                                for name in ("eigenfaces", "fisherfaces"))
 
 # %% tags=["nbval-ignore-output"]
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), sharey=True)
 for ax, kind in zip(axes, kinds):
     for name, style in [("VAE", "C0o-"), ("eigenfaces", "C1s-"), ("fisherfaces", "C2^-")]:
         ax.plot(STRENGTHS[kind], 100 * np.array(robustness[name][kind]), style, label=name)
-    ax.set_xlabel(f"{kind} strength ({lim.PERTURBATIONS[kind]})")
+    ax.set_xlabel(f"{kind} strength ({perturbations.PERTURBATIONS[kind]})")
     ax.set_title(kind)
     ax.grid(alpha=0.3)
 axes[0].set_ylabel("1-NN identification accuracy (%)")
@@ -1226,7 +1209,7 @@ mean_by_kind = {name: {kind: float(np.mean(accuracies[1:])) for kind, accuracies
                 for name in names}
 lines = ["- Clean queries: " + ", ".join(f"{name} {robustness[name]['shift'][0]:.1%}" for name in names) + ".",
          "- Perturbed queries, mean over every kind and strength: "
-         + ", ".join(f"{name} {mean_perturbed(robustness[name]):.1%}" for name in names) + "."]
+         + ", ".join(f"{name} {mean_perturbed_accuracy(robustness[name]):.1%}" for name in names) + "."]
 for kind in kinds:
     worst = min(names, key=lambda name: mean_by_kind[name][kind])
     best = max(names, key=lambda name: mean_by_kind[name][kind])
@@ -1242,7 +1225,7 @@ display(Markdown("\n".join(lines)))
 # share of its 16 perturbed versions (four kinds, four strengths) that a
 # method identifies; then the difference VAE minus each baseline, averaged
 # over the queries, with a 95 % bootstrap interval that resamples the 40
-# people with replacement (`lim.bootstrap_difference`, `N_BOOTSTRAP`
+# people with replacement (`protocol.bootstrap_difference`, `N_BOOTSTRAP`
 # resamples, seeded); the same for each kind alone. The interval covers
 # which people happen to be in the data, not another split or another
 # training of the VAE (notebook 04 uses ten splits).
@@ -1251,15 +1234,11 @@ display(Markdown("\n".join(lines)))
 baselines = ("eigenfaces", "fisherfaces")
 
 
-def per_face(correct_by_kind, kinds_=tuple(kinds)):
-    """Each query's share of its perturbed versions (every strength but 0 of `kinds_`) named right, shape (200,)."""
-    return np.concatenate([correct_by_kind[kind][1:] for kind in kinds_]).mean(axis=0)
-
-
 def vae_minus(baseline, kinds_=tuple(kinds)):
     """Mean per-query difference VAE minus `baseline` in perturbed accuracy, with its bootstrap interval."""
-    return lim.bootstrap_difference(per_face(correct["VAE"], kinds_), per_face(correct[baseline], kinds_), id_test,
-                                    n_resamples=N_BOOTSTRAP, seed=SEED)
+    return protocol.bootstrap_difference(share_correct_per_query(correct["VAE"], kinds_),
+                                         share_correct_per_query(correct[baseline], kinds_), id_test,
+                                         n_resamples=N_BOOTSTRAP, seed=SEED)
 
 
 def points(interval):
@@ -1288,10 +1267,11 @@ display(Markdown("\n".join(lines)))
 
 # %%
 for name in correct:
-    assert np.isclose(per_face(correct[name]).mean(), mean_perturbed(robustness[name])), name
+    assert np.isclose(share_correct_per_query(correct[name]).mean(), mean_perturbed_accuracy(robustness[name])), name
 for baseline in baselines:
     mean, low, high = difference[baseline]
-    assert np.isclose(mean, mean_perturbed(robustness["VAE"]) - mean_perturbed(robustness[baseline])) and low <= high
+    assert np.isclose(mean, mean_perturbed_accuracy(robustness["VAE"]) - mean_perturbed_accuracy(robustness[baseline]))
+    assert low <= high
 # Full mode: on average over the perturbations the VAE loses more than each baseline, beyond the spread over people.
 assert FAST or all(difference[baseline][2] < 0 for baseline in baselines)
 # Per kind they do not all agree: the VAE is ahead of a baseline under some perturbation, behind under others.
@@ -1361,9 +1341,9 @@ id_train_augmented = faces_augmented.identity[split_augmented.train]
 eigen_augmented = choose_pca_size(lambda size: Eigenfaces(size), x_train_augmented, id_train_augmented)
 fisher_augmented = choose_pca_size(lambda size: Fisherfaces(pca_components=size), x_train_augmented,
                                    id_train_augmented)
-augmented_run = training.load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS),
+augmented_run = load_or_train_vae(settings.replace(epochs=SWEEP_EPOCHS, patience=SWEEP_EPOCHS),
                                            faces=faces_augmented, split=split_augmented)
-plain_run = training.load_or_train_vae(
+plain_run = load_or_train_vae(
     settings.replace(epochs=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS, patience=(AUGMENT_COPIES + 1) * SWEEP_EPOCHS),
     faces=faces, split=split)
 vae_augmented = augmented_run.vae
@@ -1387,14 +1367,15 @@ print(f"VAE epochs kept (best validation loss): without {kept_epochs['without']}
       f"{kept_epochs['with']} of {SWEEP_EPOCHS} ({kept_epochs['with'] * len(x_train_augmented)} faces seen)")
 for name in names:
     without, with_ = augmented_correct[name, "without"], augmented_correct[name, "with"]
-    clean = lim.bootstrap_difference(with_["shift"][0].astype(float), without["shift"][0].astype(float), id_test,
-                                     n_resamples=N_BOOTSTRAP, seed=SEED)
-    perturbed = lim.bootstrap_difference(per_face(with_), per_face(without), id_test, n_resamples=N_BOOTSTRAP,
-                                         seed=SEED)
+    clean = protocol.bootstrap_difference(with_["shift"][0].astype(float), without["shift"][0].astype(float), id_test,
+                                          n_resamples=N_BOOTSTRAP, seed=SEED)
+    perturbed = protocol.bootstrap_difference(share_correct_per_query(with_), share_correct_per_query(without), id_test,
+                                              n_resamples=N_BOOTSTRAP, seed=SEED)
     augmentation_effect[name] = {"clean_without": float(without["shift"][0].mean()),
                                  "clean_with": float(with_["shift"][0].mean()), "clean_difference": clean,
-                                 "perturbed_without": float(per_face(without).mean()),
-                                 "perturbed_with": float(per_face(with_).mean()), "perturbed_difference": perturbed}
+                                 "perturbed_without": float(share_correct_per_query(without).mean()),
+                                 "perturbed_with": float(share_correct_per_query(with_).mean()),
+                                 "perturbed_difference": perturbed}
     e = augmentation_effect[name]
     print(f"{name:>11}: clean {e['clean_without']:.1%} -> {e['clean_with']:.1%} ({points(clean)}); perturbed "
           f"{e['perturbed_without']:.1%} -> {e['perturbed_with']:.1%} ({points(perturbed)})")
@@ -1466,7 +1447,7 @@ assert FAST or fisher_gain[0] > vae_gain[0]  # and fisherfaces gain more from it
 # training set, so not comparable with any number of ours):
 
 # %%
-quoted = lim.QUOTED_LFW
+quoted = QUOTED_LFW
 print(f"QUOTED, NOT MEASURED: {quoted.method}: {quoted.accuracy:.2%} accuracy; {quoted.protocol}; {quoted.source}.")
 print("Labeled Faces in the Wild (Huang et al. 2007): 13,233 photographs of 5,749 people collected from the web, "
       "in uncontrolled poses, light and backgrounds.")
@@ -1527,8 +1508,8 @@ encode_seconds = median_seconds(lambda: vae.encode(x_test))
 project_seconds = median_seconds(lambda: eigenfaces.transform(x_test))
 z_mean_test, _ = vae.posterior(x_test)
 mean_reconstruction = vae.decode(z_mean_test)
-sigma2 = float(np.exp(np.clip(vae.x_log_var.numpy(), -9, 2)))
-mse = np.mean((mean_reconstruction - x_test) ** 2, axis=(1, 2, 3))
+sigma2 = float(np.exp(vae.pixel_log_var()))
+mse = image_metrics.squared_error(x_test, mean_reconstruction)
 reconstruction_nats = -elbo.gaussian_log_likelihood(x_test.reshape(200, -1), mean_reconstruction.reshape(200, -1),
                                                     np.log(sigma2))
 kl_test = elbo.kl_diag_gaussian_standard(*vae.posterior(x_test))
@@ -1590,7 +1571,7 @@ hidden_val = repair.hidden_squares(x_val, REPAIR_SIZE, seed=SEED + 1)
 hidden_test = repair.hidden_squares(x_test, REPAIR_SIZE, seed=SEED)
 mean_face = x_train.mean(axis=0)
 flat_train = x_train.reshape(len(x_train), -1)
-ppca_by_setting = {(q, s2): elbo.ppca_fit(flat_train, q, sigma2=s2)
+ppca_by_setting = {(q, s2): ppca_fit(flat_train, q, sigma2=s2)
                    for q in REPAIR_PPCA_SIZES for s2 in (None,) + REPAIR_SIGMA2S}  # None: maximum likelihood
 ppca_val_rmse = {key: float(repair.hole_rmse(repair.repair_with_ppca(x_val, hidden_val, params), x_val,
                                              hidden_val).mean()) for key, params in ppca_by_setting.items()}
@@ -1615,8 +1596,8 @@ repaired = {"mean face": repair.repair_with_mean_face(x_test, hidden_test, mean_
             "PPCA": repair.repair_with_ppca(x_test, hidden_test, ppca_by_setting[repair_q, repair_sigma2]),
             "VAE": repair.repair_with_vae(vae, x_test, hidden_test, steps=repair_steps)}
 hole_rmse = {name: repair.hole_rmse(images_, x_test, hidden_test) for name, images_ in repaired.items()}
-repair_difference = {other: lim.bootstrap_difference(hole_rmse["VAE"], hole_rmse[other], id_test,
-                                                     n_resamples=N_BOOTSTRAP, seed=SEED)
+repair_difference = {other: protocol.bootstrap_difference(hole_rmse["VAE"], hole_rmse[other], id_test,
+                                                          n_resamples=N_BOOTSTRAP, seed=SEED)
                      for other in ("PPCA", "mean face")}
 for name, rmse in hole_rmse.items():
     print(f"{name:>10}: RMSE inside the hole {rmse.mean():.4f} (200 test faces)")
@@ -1710,8 +1691,8 @@ display(Markdown(
     f"fisherfaces to {feature_size['fisherfaces']}, sizes chosen on the validation faces (section 6). 1-NN on "
     f"these features identifies {clean_accuracy['VAE']:.1%} (VAE), {clean_accuracy['eigenfaces']:.1%} (eigenfaces) "
     f"and {clean_accuracy['fisherfaces']:.1%} (fisherfaces) of the clean test faces, and "
-    f"{mean_perturbed(robustness['VAE']):.1%}, {mean_perturbed(robustness['eigenfaces']):.1%} and "
-    f"{mean_perturbed(robustness['fisherfaces']):.1%} of the perturbed ones: the VAE minus eigenfaces "
+    f"{mean_perturbed_accuracy(robustness['VAE']):.1%}, {mean_perturbed_accuracy(robustness['eigenfaces']):.1%} and "
+    f"{mean_perturbed_accuracy(robustness['fisherfaces']):.1%} of the perturbed ones: the VAE minus eigenfaces "
     f"{points(difference['eigenfaces'])}, minus fisherfaces {points(difference['fisherfaces'])}, intervals over "
     "the 40 people (section 6). This is one split, and the course's VAE is a density model not tuned for "
     "recognition; notebook 04 tunes one for recognition and compares them over ten splits.\n\n"
@@ -1811,9 +1792,9 @@ display(Markdown(
     "them onto the eigenfaces.\n\n"
     f"**2. and 3. Features not well understood, or too abstract: the opposite, on average.** The code is too "
     f"concrete: it follows the pixels. Moving, lighting or covering a face changes it enough that 1-NN identifies "
-    f"{mean_perturbed(robustness['VAE']):.1%} of the perturbed test faces, against "
-    f"{mean_perturbed(robustness['eigenfaces']):.1%} for eigenfaces and "
-    f"{mean_perturbed(robustness['fisherfaces']):.1%} for fisherfaces; over the 40 people, "
+    f"{mean_perturbed_accuracy(robustness['VAE']):.1%} of the perturbed test faces, against "
+    f"{mean_perturbed_accuracy(robustness['eigenfaces']):.1%} for eigenfaces and "
+    f"{mean_perturbed_accuracy(robustness['fisherfaces']):.1%} for fisherfaces; over the 40 people, "
     + "; ".join(verdict(difference[b], b) for b in baselines) + " (section 6). "
     + ("Not under every perturbation, though: " + "; ".join(
         f"under {kind} the VAE identifies {mean_by_kind['VAE'][kind]:.1%}, eigenfaces "
@@ -1981,9 +1962,9 @@ record = {
     "clean_accuracy_vae": clean_accuracy["VAE"],
     "clean_accuracy_eigenfaces": clean_accuracy["eigenfaces"],
     "clean_accuracy_fisherfaces": clean_accuracy["fisherfaces"],
-    "perturbed_accuracy_vae": mean_perturbed(robustness["VAE"]),
-    "perturbed_accuracy_eigenfaces": mean_perturbed(robustness["eigenfaces"]),
-    "perturbed_accuracy_fisherfaces": mean_perturbed(robustness["fisherfaces"]),
+    "perturbed_accuracy_vae": mean_perturbed_accuracy(robustness["VAE"]),
+    "perturbed_accuracy_eigenfaces": mean_perturbed_accuracy(robustness["eigenfaces"]),
+    "perturbed_accuracy_fisherfaces": mean_perturbed_accuracy(robustness["fisherfaces"]),
     **{f"perturbed_difference_vae_minus_{baseline}{suffix}": value for baseline in baselines
        for suffix, value in zip(("", "_low", "_high"), difference[baseline])},
     "best_design_lead_test_faces": lead_faces,
@@ -2038,7 +2019,7 @@ assert FAST or record["repair_difference_vae_minus_mean_face_high"] < 0
 # gain from a larger code (`test_a_bigger_latent_space_does_not_help`), the
 # ELBO below the importance-weighted bound
 # (`test_the_elbo_is_well_below_the_importance_weighted_bound`), the leak of
-# training faces (`tests/test_limitations.py::test_an_overtrained_vae_leaks_membership_of_real_faces`)
+# training faces (`tests/test_privacy.py::test_an_overtrained_vae_leaks_membership_of_real_faces`)
 # and the lower accuracy on perturbed queries
 # (`test_the_vae_code_is_less_robust_to_perturbed_queries_than_eigenfaces`).
 # The exact thresholds of the beta sweep (which beta still identifies half
@@ -2220,7 +2201,7 @@ check.membership_auc(answer, -pca_error["training"], -pca_error["test"])
 
 # %% [markdown]
 # **Exercise 3.** Section 6 shifted the queries to the right. Shift the 200
-# test faces 4 pixels **down** instead (`lim.shift(x_test, dy=4)`) and
+# test faces 4 pixels **down** instead (`perturbations.shift(x_test, dy=4)`) and
 # measure the identification accuracy of 1-NN on eigenfaces (the
 # `eigenfaces` of section 6, fitted on the training faces) against the
 # unperturbed gallery, as a fraction in [0, 1]. Is a vertical shift of 4
@@ -2230,7 +2211,7 @@ check.membership_auc(answer, -pca_error["training"], -pca_error["test"])
 answer = None  # replace None with your answer
 # solution
 answer = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
-                                 eigenfaces.transform(lim.shift(x_test, dy=4)), id_test)
+                                 eigenfaces.transform(perturbations.shift(x_test, dy=4)), id_test)
 
 # %%
 check.shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, x_fit=x_train,
@@ -2245,7 +2226,7 @@ check.shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, x_fi
 answer = None  # replace None with "worse", "better" or "same"
 # solution
 down = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
-                               eigenfaces.transform(lim.shift(x_test, dy=4)), id_test)
+                               eigenfaces.transform(perturbations.shift(x_test, dy=4)), id_test)
 right = robustness["eigenfaces"]["shift"][STRENGTHS["shift"].index(4)]
 answer = "worse" if down < right else "better" if down > right else "same"
 
@@ -2308,7 +2289,7 @@ else:
 # %% tags=["nbval-ignore-output"]
 answer = None  # replace None with the number of active units of free_model on x_test
 # solution
-answer = lim.active_units(free_model.encode(x_test), ACTIVE_THRESHOLD)
+answer = latent_diagnostics.active_units(free_model.encode(x_test), ACTIVE_THRESHOLD)
 print(f"with free bits: {answer} active units")
 
 # %%

@@ -116,10 +116,11 @@ keras = config.import_keras()
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no "retracing" notes: we build ~70 models on purpose
 
 from vaeface_utils import elbo, identity_protocol as idp, labelled, protocol  # noqa: E402
-from vaeface_utils import recognition as rec  # noqa: E402
 from vaeface_utils.cnn import FaceCNN  # noqa: E402
 from vaeface_utils.conditional_prior import ConditionalPriorVAE  # noqa: E402
 from vaeface_utils.data import load_faces, repeated_splits, split_per_identity  # noqa: E402
+from vaeface_utils.features import Eigenfaces, Fisherfaces, Pixels  # noqa: E402
+from vaeface_utils.identification import CLASSIFIERS, identification_accuracy, make_classifier  # noqa: E402
 from vaeface_utils.plotting import image_grid  # noqa: E402
 from vaeface_utils.results import format_record, write_record  # noqa: E402
 from vaeface_utils.split_code import SplitCodeVAE  # noqa: E402
@@ -237,16 +238,16 @@ assert between
 # %%
 SKIP = {"pixels": {("linear-svm", "standardise"), ("logreg", "none")}}  # too slow to fit on raw pixels
 size_scores = {}
-for name, make in [("eigenfaces", lambda n: rec.Eigenfaces(n)),
-                   ("fisherfaces", lambda n: rec.Fisherfaces(pca_components=n))]:
+for name, make in [("eigenfaces", lambda n: Eigenfaces(n)),
+                   ("fisherfaces", lambda n: Fisherfaces(pca_components=n))]:
     for n in PCA_SIZES:
         extractor = make(n).fit(x_train, p_train)
         z_t, z_v = extractor.transform(x_train), extractor.transform(x_val)
-        size_scores[name, n] = np.mean([rec.identification_accuracy(z_t, p_train, z_v, p_val, c)
-                                        for c in rec.CLASSIFIERS])
+        size_scores[name, n] = np.mean([identification_accuracy(z_t, p_train, z_v, p_val, c)
+                                        for c in CLASSIFIERS])
 best_size = {name: max(PCA_SIZES, key=lambda n: (size_scores[name, n], -n)) for name in ("eigenfaces", "fisherfaces")}
-baselines = {"pixels": rec.Pixels(), "eigenfaces": rec.Eigenfaces(best_size["eigenfaces"]),
-             "fisherfaces": rec.Fisherfaces(pca_components=best_size["fisherfaces"])}
+baselines = {"pixels": Pixels(), "eigenfaces": Eigenfaces(best_size["eigenfaces"]),
+             "fisherfaces": Fisherfaces(pca_components=best_size["fisherfaces"])}
 choice = {}
 for name, f in baselines.items():
     c = protocol.choose_on_validation(lambda _, f=f: clone(f), x_train, p_train, x_val, p_val, skip=SKIP.get(name, ()))
@@ -414,9 +415,9 @@ for s in splits:
     x_gallery, x_query = images[s.train], images[s.test]
     for m in ("pixels", "eigenfaces", "fisherfaces"):
         f = clone(baselines[m]).fit(x_gallery, p_gallery)
-        accuracies[m].append(rec.identification_accuracy(
+        accuracies[m].append(identification_accuracy(
             f.transform(x_gallery), p_gallery, f.transform(x_query), p_query,
-            rec.make_classifier(choice[m].classifier, normalise=choice[m].normalise)))
+            make_classifier(choice[m].classifier, normalise=choice[m].normalise)))
     for m, trained in TRAINED.items():
         model = model_for(trained, x_gallery, p_gallery)
         accuracies[m].append(choice[m].accuracy_on(model, x_gallery, p_gallery, x_query, p_query))
@@ -424,10 +425,10 @@ for s in splits:
             heldout[m].append(float(model.heldout_elbo(x_query, seed=s.seed).mean()))
         if m == "vae_split_code":  # logistic regression on each part's posterior mean
             z_g, z_q, d = model.encode(x_gallery), model.encode(x_query), model.identity_dim
-            parts["identity part"].append(rec.identification_accuracy(z_g[:, :d], p_gallery, z_q[:, :d], p_query,
-                                                                       "logreg"))
-            parts["nuisance part"].append(rec.identification_accuracy(z_g[:, d:], p_gallery, z_q[:, d:], p_query,
-                                                                      "logreg"))
+            parts["identity part"].append(identification_accuracy(z_g[:, :d], p_gallery, z_q[:, :d], p_query,
+                                                                  "logreg"))
+            parts["nuisance part"].append(identification_accuracy(z_g[:, d:], p_gallery, z_q[:, d:], p_query,
+                                                                  "logreg"))
 accuracies = {m: np.array(v) for m, v in accuracies.items()}
 print(f"{len(splits)} splits in {time.perf_counter() - start:.0f} s: {cache.trained} networks trained, "
       f"{cache.loaded} loaded from the cache")

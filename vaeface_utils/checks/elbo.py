@@ -22,6 +22,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .. import elbo as _elbo
+from .. import units as _units
 from ._core import CheckResult, check_close, is_placeholder
 
 __all__ = ["kl_to_gaussian_prior", "iwae_bound", "bits_per_dim", "gaussian_log_likelihood_from_mse", "kl_minimum"]
@@ -117,7 +118,7 @@ def bits_per_dim(answer, nats, n_dims):
         Pixels per image.
     """
     name = "Exercise 3 (bits per dimension)"
-    expected = _elbo.nats_to_bits_per_dim(nats, n_dims)
+    expected = _units.nats_to_bits_per_dim(nats, n_dims)
     ln2 = math.log(2.0)
     mistakes = [
         (-expected, "The sign is flipped: bits per dimension are reported for the *negative* log-likelihood, "

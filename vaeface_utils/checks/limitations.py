@@ -1,10 +1,12 @@
 """Self-checks for the exercises of ``05_limitations``.
 
 Each check takes the student's ``answer`` and the exercise's data, computes
-the right value itself (with :mod:`vaeface_utils.limitations` or
-scikit-learn), and returns a :class:`~vaeface_utils.checks.CheckResult`:
-"Correct", "Not done yet" for the placeholder ``None``, or what is wrong with
-a hint. Common mistakes get their own hint; no message contains the answer.
+the right value itself (with :mod:`vaeface_utils.image_metrics`,
+:mod:`~vaeface_utils.perturbations`, :mod:`~vaeface_utils.privacy`,
+:mod:`~vaeface_utils.latent_diagnostics` or scikit-learn), and returns a
+:class:`~vaeface_utils.checks.CheckResult`: "Correct", "Not done yet" for the
+placeholder ``None``, or what is wrong with a hint. Common mistakes get their
+own hint; no message contains the answer.
 
 Examples
 --------
@@ -20,7 +22,10 @@ import math
 
 import numpy as np
 
-from .. import limitations as _lim
+from ..image_metrics import gradient_energy as _gradient_energy
+from ..latent_diagnostics import ACTIVE_THRESHOLD, active_units as _active_units
+from ..perturbations import shift as _shift
+from ..privacy import membership_roc as _membership_roc
 from ._core import CheckResult, check_close, is_placeholder
 
 __all__ = ["gradient_energy", "membership_auc", "shifted_down_accuracy", "shift_direction", "free_bits_kl",
@@ -59,7 +64,7 @@ def gradient_energy(answer, image):
     name = "Exercise 1 (gradient energy by hand)"
     x = np.asarray(image, dtype=np.float64)
     x = x[..., 0] if x.ndim == 3 else x
-    expected = float(_lim.gradient_energy(x[None])[0])
+    expected = float(_gradient_energy(x[None])[0])
     dx, dy = np.diff(x, axis=1), np.diff(x, axis=0)
     mistakes = [
         (np.mean(dx ** 2), "That is only the horizontal part. Add the mean squared vertical difference too."),
@@ -85,7 +90,7 @@ def membership_auc(answer, members, nonmembers):
     name = "Exercise 2 (membership AUC by hand)"
     m = np.asarray(members, dtype=np.float64)
     n = np.asarray(nonmembers, dtype=np.float64)
-    expected = _lim.membership_roc(m, n)[2]
+    expected = _membership_roc(m, n)[2]
     greater = np.mean(m[:, None] > n[None, :])
     mistakes = [
         (1.0 - expected, "The direction is reversed: count the pairs in which the *member* scores higher."),
@@ -122,7 +127,8 @@ def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_c
         The images the eigenfaces are fitted on, e.g. the training faces
         only; default ``x_gallery``.
     """
-    from ..recognition import Eigenfaces, identification_accuracy
+    from ..features import Eigenfaces
+    from ..identification import identification_accuracy
 
     name = "Exercise 3 (a vertical shift)"
     if is_placeholder(answer):
@@ -133,13 +139,13 @@ def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_c
     def accuracy(queries):
         return identification_accuracy(gallery, id_gallery, eigenfaces.transform(queries), id_test)
 
-    expected = accuracy(_lim.shift(x_test, dy=pixels))
+    expected = accuracy(_shift(x_test, dy=pixels))
     value = _number(answer)
     if value is not None and 1.0 < value <= 100.0:
         return CheckResult(name, "wrong", "Give a fraction in [0, 1], not a percentage.")
     mistakes = [
-        (accuracy(_lim.shift(x_test, dy=-pixels)), "That shifted the faces up; a positive dy moves them down."),
-        (accuracy(_lim.shift(x_test, dx=pixels)), "That is a horizontal shift (dx); shift down with dy."),
+        (accuracy(_shift(x_test, dy=-pixels)), "That shifted the faces up; a positive dy moves them down."),
+        (accuracy(_shift(x_test, dx=pixels)), "That is a horizontal shift (dx); shift down with dy."),
         (accuracy(x_test), "That is the accuracy on the unshifted faces; shift the queries first."),
     ]
     mistakes = [(wrong, hint) for wrong, hint in mistakes if not math.isclose(wrong, expected)]
@@ -156,7 +162,8 @@ def shift_direction(answer, accuracy_right, x_gallery, id_gallery, x_test, id_te
     the accuracy for the shift down is computed here as in
     :func:`shifted_down_accuracy` (same arguments).
     """
-    from ..recognition import Eigenfaces, identification_accuracy
+    from ..features import Eigenfaces
+    from ..identification import identification_accuracy
 
     name = "Exercise 3 (down or right?)"
     if is_placeholder(answer):
@@ -165,7 +172,7 @@ def shift_direction(answer, accuracy_right, x_gallery, id_gallery, x_test, id_te
         return CheckResult(name, "wrong", 'Answer "worse", "better" or "same".')
     eigenfaces = Eigenfaces(n_components).fit(x_gallery if x_fit is None else x_fit)
     down = identification_accuracy(eigenfaces.transform(x_gallery), id_gallery,
-                                   eigenfaces.transform(_lim.shift(x_test, dy=pixels)), id_test)
+                                   eigenfaces.transform(_shift(x_test, dy=pixels)), id_test)
     truth = "worse" if down < accuracy_right else "better" if down > accuracy_right else "same"
     if answer == truth:
         return CheckResult(name, "correct")
@@ -214,12 +221,12 @@ def free_bits_kl(answer, free_bits=0.5, seed=0):
                                   "A floor, not a ceiling: take the larger of KL_j and free_bits.")])
 
 
-def free_bits_active_units(answer, z_mean, threshold=0.01):
+def free_bits_active_units(answer, z_mean, threshold=ACTIVE_THRESHOLD):
     """Exercise 4, second part: the active units of the model trained with free bits, on the given codes."""
     name = "Exercise 4 (active units with free bits)"
     if is_placeholder(answer):
         return CheckResult(name, "not done", "Replace the placeholder with your answer and run the cell again.")
-    expected = _lim.active_units(np.asarray(z_mean), threshold)
+    expected = _active_units(np.asarray(z_mean), threshold)
     return check_close(name, answer, expected, rtol=0, atol=0.5,
                        hint="Count the latent dimensions whose posterior mean varies across the test faces by more "
-                            "than the threshold (lim.active_units).")
+                            "than the threshold (latent_diagnostics.active_units).")

@@ -1,7 +1,8 @@
 """Self-checks for the exercises of ``04_latent_face_recognition``.
 
 Each check takes the student's ``answer`` and the exercise's data, computes the
-right value with :mod:`vaeface_utils.recognition`, and returns a
+right value with :mod:`vaeface_utils.identification` and
+:mod:`vaeface_utils.verification`, and returns a
 :class:`~vaeface_utils.checks.CheckResult`: "Correct", "Not done yet" for the
 placeholder ``None``, or what is wrong with a hint. Common mistakes get their
 own hint; no message contains the expected value.
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import recognition as _recognition
+from .. import identification as _identification
+from .. import verification as _verification
 from ._core import CheckResult, check_close, is_placeholder
 
 __all__ = ["nearest_neighbour_accuracy", "pair_counts", "equal_error_rate", "sampled_code"]
@@ -39,11 +41,11 @@ def nearest_neighbour_accuracy(answer, features_train, id_train, features_test, 
     answer : float or None
         A fraction in [0, 1].
     features_train, id_train, features_test, id_test
-        As :func:`vaeface_utils.recognition.identification_accuracy`.
+        As :func:`vaeface_utils.identification.identification_accuracy`.
     """
     name = "Exercise 1 (1-NN accuracy by hand)"
-    expected = _recognition.identification_accuracy(features_train, id_train, features_test, id_test,
-                                                    "1nn-euclidean")
+    expected = _identification.identification_accuracy(features_train, id_train, features_test, id_test,
+                                                       "1nn-euclidean")
     value = None if is_placeholder(answer) else _number(answer)
     if value is not None and not np.isclose(value, expected, atol=1e-9) and 1 < value <= 100:
         if np.isclose(value / 100, expected, atol=1e-9):
@@ -111,7 +113,7 @@ def equal_error_rate(answer, fpr, tpr):
         The ROC curve, e.g. from :func:`sklearn.metrics.roc_curve`.
     """
     name = "Exercise 3 (equal error rate)"
-    expected = _recognition.equal_error_rate(fpr, tpr)
+    expected = _verification.equal_error_rate(fpr, tpr)
     value = None if is_placeholder(answer) else _number(answer)
     if value is not None and not np.isclose(value, expected, atol=1e-6):
         if np.isclose(value, 1 - expected, atol=1e-6):

@@ -18,14 +18,14 @@ import math
 
 import numpy as np
 
-from .. import elbo as _elbo
+from .. import ppca as _ppca
+from .. import units as _units
+from ..latent_diagnostics import ACTIVE_THRESHOLD
 from ._core import CheckResult, check_close, is_placeholder
 
 __all__ = ["beta_effect", "bits_per_dim", "active_units", "active_units_same", "ppca_noise_variance",
            "fixed_variance_decoder", "ACTIVE_THRESHOLD"]
 
-#: A latent dimension is active when its posterior mean varies across images by more than this (variance).
-ACTIVE_THRESHOLD = 0.01
 _CHOICES = ("lower", "higher", "same")
 
 
@@ -74,7 +74,7 @@ def bits_per_dim(answer, log_px_nats, n_dims):
         Pixels per image.
     """
     name = "Exercise 2 (bits per dimension)"
-    expected = float(_elbo.nats_to_bits_per_dim(-float(log_px_nats), int(n_dims)))
+    expected = float(_units.nats_to_bits_per_dim(-float(log_px_nats), int(n_dims)))
     mistakes = [
         (-expected, "The sign is flipped: bits per dimension measure the cost -log p(x). A density above 1 "
                     "(a positive log p) gives a negative cost, and that is allowed for a density."),
@@ -102,7 +102,7 @@ def active_units(answer, z_mean, threshold=ACTIVE_THRESHOLD):
     answer : int or None
     z_mean : array_like, shape (n, latent_dim)
         Posterior means of ``n`` images.
-    threshold : float, default 0.01
+    threshold : float, default ACTIVE_THRESHOLD (0.01, from :mod:`vaeface_utils.latent_diagnostics`)
     """
     name = "Exercise 3 (active units)"
     z_mean = np.asarray(z_mean, dtype=np.float64)
@@ -142,18 +142,18 @@ def ppca_noise_variance(answer, x_train, x_val, latent_dim, sigma2s):
     name = "Exercise 4 (PPCA's noise variance, chosen on validation)"
     x_train = np.asarray(x_train, dtype=np.float64)
     x_val = np.asarray(x_val, dtype=np.float64)
-    scores = {float(s2): _elbo.ppca_log_likelihood(x_val, _elbo.ppca_fit(x_train, latent_dim, sigma2=s2)).mean()
+    scores = {float(s2): _ppca.ppca_log_likelihood(x_val, _ppca.ppca_fit(x_train, latent_dim, sigma2=s2)).mean()
               for s2 in sigma2s}
     best = max(scores, key=scores.get)
-    on_train = max(scores, key=lambda s2: _elbo.ppca_log_likelihood(
-        x_train, _elbo.ppca_fit(x_train, latent_dim, sigma2=s2)).mean())
-    ml = _elbo.ppca_fit(x_train, latent_dim).sigma2
+    on_train = max(scores, key=lambda s2: _ppca.ppca_log_likelihood(
+        x_train, _ppca.ppca_fit(x_train, latent_dim, sigma2=s2)).mean())
+    ml = _ppca.ppca_fit(x_train, latent_dim).sigma2
     mistakes = [(on_train, "That variance fits the training faces best; score each on the validation faces."),
                 (ml, "That is the maximum-likelihood variance from the training faces; choose among `sigma2s` by "
                      "the validation faces' log-likelihood.")]
     return check_close(name, answer, best, rtol=1e-9, atol=0.0, mistakes=mistakes,
-                       hint="Fit PPCA on the training faces once per variance (elbo.ppca_fit(..., sigma2=s2)), "
-                            "score the validation faces (elbo.ppca_log_likelihood, mean over faces), keep the best.")
+                       hint="Fit PPCA on the training faces once per variance (ppca.ppca_fit(..., sigma2=s2)), "
+                            "score the validation faces (ppca.ppca_log_likelihood, mean over faces), keep the best.")
 
 
 def _close(answer, value):
