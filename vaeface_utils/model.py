@@ -57,6 +57,8 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
         "`import keras`)."
     )
 
+from ._validate import is_array_like as _is_array_like  # noqa: E402
+from ._validate import vae_images as check_images  # noqa: E402
 from .callbacks import NaNLossError, StopOnNaN  # noqa: E402
 from .inference import NumPyInference  # noqa: E402
 
@@ -245,80 +247,6 @@ def build_decoder(image_shape=(64, 64, 1), latent_dim=32, filters=(32, 64, 128),
                                    name=f"deconv{i + 1}", dtype="float32")(x)
     x = layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", name="logits", dtype="float32")(x)
     return keras.Model(inputs, x, name=name)
-
-
-# --------------------------------------------------------------------------
-# Input checks
-
-
-def _is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, list, tuple)) or tf.is_tensor(x) or hasattr(x, "__array__")
-
-
-def check_images(x, *, name="x", image_shape=None, likelihood="bernoulli") -> None:
-    """Check that ``x`` is a batch of float images the VAE can use.
-
-    Parameters
-    ----------
-    x : array_like, shape (n, H, W, 1)
-        Floating point; in [0, 1] for the Bernoulli likelihood.
-    name : str
-        The argument's name, used in the messages.
-    image_shape : (int, int, 1), optional
-        The shape the model was built for.
-    likelihood : {"bernoulli", "gaussian"}
-
-    Raises
-    ------
-    TypeError
-        Integer, boolean or non-numeric dtype.
-    ValueError
-        Wrong number of axes, wrong height/width, no images, values that are
-        not finite, or outside [0, 1] for the Bernoulli likelihood.
-    """
-    dtype = np.dtype(x.dtype.as_numpy_dtype) if tf.is_tensor(x) else getattr(x, "dtype", None)
-    if dtype is None:
-        x = np.asarray(x)
-        dtype = x.dtype
-    dtype = np.dtype(dtype)
-    if dtype.kind in "iub":
-        raise TypeError(
-            f"`{name}` has dtype {dtype}; the VAE expects floating-point images with values in [0, 1]. "
-            f"Convert it with `{name}.astype('float32') / 255` (for 8-bit images), or use "
-            "vaeface_utils.data.load_faces, which returns float32 in [0, 1]."
-        )
-    if dtype.kind != "f":
-        raise TypeError(f"`{name}` must be a float array of images; got dtype {dtype}.")
-    shape = tuple(x.shape)
-    want = tuple(image_shape) if image_shape is not None else None
-    if len(shape) == 3 and (want is None or shape[1:] == want[:2]):
-        raise ValueError(
-            f"`{name}` has shape {shape}: 3 axes, but images must be (n, height, width, 1) with a channel "
-            f"axis. Add it with `{name}[..., None]` (or np.expand_dims({name}, -1))."
-        )
-    if len(shape) != 4:
-        raise ValueError(
-            f"`{name}` must have 4 axes (n, height, width, 1); got shape {shape}. For a single image "
-            f"use `{name}[None]`."
-        )
-    if shape[0] == 0:
-        raise ValueError(f"`{name}` holds no images (shape {shape}); pass at least one.")
-    if want is not None and shape[1:] != want:
-        raise ValueError(
-            f"This VAE was built for images of shape {want}; `{name}` has images of shape {shape[1:]}. "
-            f"Resize them (e.g. load_faces(size={want[:2]})) or build a new VAE with "
-            f"image_shape={shape[1:]}."
-        )
-    values = x.numpy() if tf.is_tensor(x) else np.asarray(x)
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError(f"`{name}` contains NaN or infinite values; remove or replace them before training.")
-    if likelihood == "bernoulli" and (lo < 0.0 or hi > 1.0):
-        raise ValueError(
-            f"`{name}` has values from {lo:.4g} to {hi:.4g}, but the Bernoulli likelihood needs pixel values "
-            f"in [0, 1]. Rescale: divide 8-bit images by 255, or use "
-            f"({name} - {name}.min()) / ({name}.max() - {name}.min())."
-        )
 
 
 # --------------------------------------------------------------------------
