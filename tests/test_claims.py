@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from vaeface_utils import amortisation, elbo, image_metrics, latent_diagnostics, perturbations, protocol
-from vaeface_utils import training, training_settings
+from vaeface_utils import amortisation, image_metrics, latent_diagnostics, perturbations, protocol
+from vaeface_utils import ppca, training, training_settings
 from vaeface_utils.data import load_faces, repeated_splits, split_per_identity
 from vaeface_utils.features import Eigenfaces
 from vaeface_utils.identification import CLASSIFIERS, identification_accuracy
@@ -60,9 +60,9 @@ def _train(x_train, x_val, **changes):
 def test_validated_ppca_beats_the_vae_and_the_untuned_ppca_on_test_faces(course):
     """03, *The verdict*: the VAE's bound stays below the exact log-likelihood of PPCA tuned on validation."""
     x_train, x_val, x_test = course["x_train"], course["x_val"], course["x_test"]
-    chosen = elbo.ppca_select(flat(x_train), flat(x_val), [8, 16, 32, 64, 128, 159], np.geomspace(1e-3, 3e-2, 12))
-    ppca_test = elbo.ppca_log_likelihood(flat(x_test), chosen.params).mean()
-    untuned = elbo.ppca_log_likelihood(flat(x_test), elbo.ppca_fit(flat(x_train), SMALL.latent_dim)).mean()
+    chosen = ppca.ppca_select(flat(x_train), flat(x_val), [8, 16, 32, 64, 128, 159], np.geomspace(1e-3, 3e-2, 12))
+    ppca_test = ppca.ppca_log_likelihood(flat(x_test), chosen.params).mean()
+    untuned = ppca.ppca_log_likelihood(flat(x_test), ppca.ppca_fit(flat(x_train), SMALL.latent_dim)).mean()
     vae_bound = iwae(course["vae"].log_importance_weights(x_test, 50, seed=0)).mean()
     assert ppca_test > untuned  # tuning on validation helps on the test faces
     assert ppca_test > vae_bound + 50  # and the validated PPCA beats the VAE's bound clearly
@@ -73,8 +73,8 @@ def test_the_amortisation_gap_is_real_but_closes_only_part_of_the_distance_to_pp
     vae, x_train, x_val, x_test = course["vae"], course["x_train"], course["x_val"], course["x_test"]
     faces40 = x_test[::5]
     refined = amortisation.refine_posterior(vae, faces40, steps=60, seed=0, eval_samples=50)
-    chosen = elbo.ppca_select(flat(x_train), flat(x_val), [32, 64, 128, 159], np.geomspace(1e-3, 3e-2, 12))
-    missing = elbo.ppca_log_likelihood(flat(faces40), chosen.params).mean() - refined.encoder_elbo.mean()
+    chosen = ppca.ppca_select(flat(x_train), flat(x_val), [32, 64, 128, 159], np.geomspace(1e-3, 3e-2, 12))
+    missing = ppca.ppca_log_likelihood(flat(faces40), chosen.params).mean() - refined.encoder_elbo.mean()
     assert refined.gap.mean() > 5  # the encoder leaves nats on the table ...
     assert refined.gap.mean() < missing  # ... but a perfect encoder would not reach PPCA
 
@@ -204,7 +204,7 @@ def test_the_vae_repairs_covered_faces_about_as_well_as_ppca(course):
 
     x_train, x_val, x_test, vae = course["x_train"], course["x_val"], course["x_test"], course["vae"]
     hidden_val, hidden_test = repair.hidden_squares(x_val, 8, seed=1), repair.hidden_squares(x_test, 8, seed=0)
-    fits = {q: elbo.ppca_fit(flat(x_train), q) for q in (8, 16, 32, 64)}
+    fits = {q: ppca.ppca_fit(flat(x_train), q) for q in (8, 16, 32, 64)}
     q = min(fits, key=lambda q: repair.hole_rmse(repair.repair_with_ppca(x_val, hidden_val, fits[q]), x_val,
                                                  hidden_val).mean())
     steps = min((0, 30, 100, 300), key=lambda s: repair.hole_rmse(repair.repair_with_vae(vae, x_val, hidden_val,
