@@ -9,9 +9,16 @@ Modules
 -------
 config       fast mode, seeding, and where data and caches live
 data         the AT&T/ORL faces: loading, checks, per-person splits
-elbo         KL, log-likelihoods, the ELBO, the IWAE bound, bits/dim, PPCA
+elbo         KL, log-likelihoods, the ELBO, the IWAE bound (NumPy reference formulas)
+units        nats, bits per dimension, the discretisation correction
+ppca         probabilistic PCA: exact likelihood, posterior and ELBO
 model        the Keras 3 VAE: sampling layer, encoder, decoder, ``VAE`` model
-training     the course's training settings, callbacks and trained-model cache
+inference    the VAE's NumPy helpers: codes, images, ELBOs, importance weights
+callbacks    Keras callbacks: stop on a NaN loss, log each epoch, one-line progress
+training_settings
+             every hyper-parameter of a trained VAE, and the course's choice
+training     the input pipeline and one training loop, with or without validation images
+model_cache  trained VAEs cached under a key that covers settings, data, code and versions
 amortisation optimising one face's posterior; importance weights under any Gaussian proposal;
              the IWAE bound for each K from one set of log-weights
 aggregate    the aggregate posterior against the prior: the KL term's two parts

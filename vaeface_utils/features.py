@@ -176,11 +176,9 @@ class Fisherfaces(Pixels):
 
     The strict recipe can overfit badly: with ``n - c`` PCA dimensions the
     within-person scatter is only just invertible, and its smallest
-    directions are noise that LDA then magnifies. On ORL 64 x 64 with 5
-    training images per person (10 splits), 1-NN on the strict recipe's
-    features (160 PCA dimensions) is right 55 ± 9 % of the time, against
-    96 ± 1 % with ``pca_components=60``. Choose ``pca_components`` on
-    training or validation images only.
+    directions are noise that LDA then magnifies (notebook 04 measures by
+    how much on the faces). Choose ``pca_components`` on training or
+    validation images only.
 
     Parameters
     ----------

@@ -406,14 +406,16 @@ class VAE(NumPyInference, keras.Model):
         optimizer : str or keras.optimizers.Optimizer, default "adam"
         steps_per_execution : int, default 8
             Optimiser steps per call into the compiled graph. With a few
-            hundred images an epoch is only ~10 steps, and Keras's per-step
-            Python overhead would otherwise cost a third of the time.
-            Callbacks then see one batch end per execution.
+            hundred images an epoch is only a few steps, and Keras's
+            per-step Python overhead would otherwise be a large share of the
+            time (``benchmarks/train_throughput.py`` measures it against 1).
+            Callbacks then see one batch end per execution (per 8 steps);
+            epoch ends, which the course's callbacks use, are unchanged.
         **kwargs
             Passed on, e.g. ``jit_compile``. Its default "auto" means XLA
             on a GPU and plain graph mode (``tf.function`` with TensorFlow's
-            oneDNN kernels) on a CPU-only machine, which on CPUs trains this
-            model faster than XLA (see ``benchmarks/train_throughput.py``).
+            oneDNN kernels) on a CPU-only machine (``benchmarks/train_throughput.py``
+            compares it with XLA).
             No ``loss`` is taken: the loss is the negative ELBO computed in
             :meth:`train_step`.
         """

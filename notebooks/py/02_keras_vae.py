@@ -697,7 +697,8 @@ assert np.isclose(*step_losses, rtol=1e-5) and weight_gap < 1e-5
 #   `log_importance_weights`.
 
 # %%
-own = {name for name in vars(VAE) if not name.startswith("_") and callable(getattr(VAE, name))}
+own = {name for cls in VAE.__mro__ if cls.__module__.startswith("vaeface_utils")  # VAE and its NumPyInference
+       for name in vars(cls) if not name.startswith("_") and callable(getattr(VAE, name))}
 new_methods = sorted(own - set(dir(OnePageVAE)))
 overridden = sorted((own & set(dir(keras.Model))) - set(vars(OnePageVAE)))
 print("methods of vaeface_utils.model.VAE that OnePageVAE lacks:", ", ".join(new_methods))

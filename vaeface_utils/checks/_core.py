@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NOT_DONE", "CheckResult", "is_placeholder", "check_close", "check_true"]
+__all__ = ["NOT_DONE", "CheckResult", "is_placeholder", "as_number", "check_close", "check_true"]
 
 #: The placeholder that student versions of the notebooks put in an answer.
 NOT_DONE = None
@@ -48,6 +48,15 @@ class CheckResult:
 def is_placeholder(answer) -> bool:
     """True for an unanswered exercise (``None`` or ``...``)."""
     return answer is None or answer is Ellipsis
+
+
+def as_number(answer):
+    """The answer as one finite float, or None (not a number, not one number, or not finite)."""
+    try:
+        value = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(value) if value.shape == () and np.isfinite(value) else None
 
 
 def _close(got, value, rtol, atol) -> bool:

@@ -26,21 +26,12 @@ from ..image_metrics import gradient_energy as _gradient_energy
 from ..latent_diagnostics import ACTIVE_THRESHOLD, active_units as _active_units
 from ..perturbations import shift as _shift
 from ..privacy import membership_roc as _membership_roc
-from ._core import CheckResult, check_close, is_placeholder
+from ._core import CheckResult, as_number, check_close, is_placeholder
 
 __all__ = ["gradient_energy", "membership_auc", "shifted_down_accuracy", "shift_direction", "free_bits_kl",
            "free_bits_active_units"]
 
 _RTOL = 1e-6
-
-
-def _number(answer):
-    """The answer as one finite float, or None."""
-    try:
-        value = float(np.asarray(answer, dtype=np.float64))
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _diagnose(name, answer, expected, mistakes, hint, rtol=_RTOL):
@@ -100,7 +91,7 @@ def membership_auc(answer, members, nonmembers):
     ]
     if not math.isclose(greater, expected, rel_tol=_RTOL):  # only a distinct mistake when there are ties
         mistakes.append((greater, "Ties are left out; count each tied pair as one half."))
-    answer_value = _number(answer)
+    answer_value = as_number(answer)
     if answer_value is not None and 1.0 < answer_value <= 100.0:
         return CheckResult(name, "wrong", "Give a fraction in [0, 1], not a percentage.")
     return _diagnose(name, answer, expected, mistakes,
@@ -140,7 +131,7 @@ def shifted_down_accuracy(answer, x_gallery, id_gallery, x_test, id_test, *, n_c
         return identification_accuracy(gallery, id_gallery, eigenfaces.transform(queries), id_test)
 
     expected = accuracy(_shift(x_test, dy=pixels))
-    value = _number(answer)
+    value = as_number(answer)
     if value is not None and 1.0 < value <= 100.0:
         return CheckResult(name, "wrong", "Give a fraction in [0, 1], not a percentage.")
     mistakes = [

@@ -20,17 +20,9 @@ import numpy as np
 
 from .. import identification as _identification
 from .. import verification as _verification
-from ._core import CheckResult, check_close, is_placeholder
+from ._core import CheckResult, as_number, check_close, is_placeholder
 
 __all__ = ["nearest_neighbour_accuracy", "pair_counts", "equal_error_rate", "sampled_code"]
-
-
-def _number(answer):
-    try:
-        value = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return value if value.shape == () else None
 
 
 def nearest_neighbour_accuracy(answer, features_train, id_train, features_test, id_test):
@@ -46,7 +38,7 @@ def nearest_neighbour_accuracy(answer, features_train, id_train, features_test, 
     name = "Exercise 1 (1-NN accuracy by hand)"
     expected = _identification.identification_accuracy(features_train, id_train, features_test, id_test,
                                                        "1nn-euclidean")
-    value = None if is_placeholder(answer) else _number(answer)
+    value = None if is_placeholder(answer) else as_number(answer)
     if value is not None and not np.isclose(value, expected, atol=1e-9) and 1 < value <= 100:
         if np.isclose(value / 100, expected, atol=1e-9):
             return CheckResult(name, "wrong", "That looks like a percentage; the course writes accuracies as "
@@ -114,7 +106,7 @@ def equal_error_rate(answer, fpr, tpr):
     """
     name = "Exercise 3 (equal error rate)"
     expected = _verification.equal_error_rate(fpr, tpr)
-    value = None if is_placeholder(answer) else _number(answer)
+    value = None if is_placeholder(answer) else as_number(answer)
     if value is not None and not np.isclose(value, expected, atol=1e-6):
         if np.isclose(value, 1 - expected, atol=1e-6):
             return CheckResult(name, "wrong", "At the equal error rate false accepts equal false rejects; the "

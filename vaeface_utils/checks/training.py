@@ -21,7 +21,7 @@ import numpy as np
 from .. import ppca as _ppca
 from .. import units as _units
 from ..latent_diagnostics import ACTIVE_THRESHOLD
-from ._core import CheckResult, check_close, is_placeholder
+from ._core import CheckResult, as_number, check_close, is_placeholder
 
 __all__ = ["beta_effect", "bits_per_dim", "active_units", "active_units_same", "ppca_noise_variance",
            "fixed_variance_decoder", "ACTIVE_THRESHOLD"]
@@ -85,7 +85,7 @@ def bits_per_dim(answer, log_px_nats, n_dims):
         (-log_px_nats / (n_dims * math.log(10.0)), "That used log base 10. Bits are base 2."),
     ]
     for wrong, hint in mistakes:
-        if not is_placeholder(answer) and _close(answer, wrong) and not _close(answer, expected):
+        if not is_placeholder(answer) and _answer_is(answer, wrong) and not _answer_is(answer, expected):
             return CheckResult(name, "wrong", hint)
     return check_close(name, answer, expected, rtol=1e-4, atol=1e-6,
                        hint="Negate the log-likelihood, share it among the dimensions, convert nats to bits.")
@@ -156,12 +156,10 @@ def ppca_noise_variance(answer, x_train, x_val, latent_dim, sigma2s):
                             "score the validation faces (ppca.ppca_log_likelihood, mean over faces), keep the best.")
 
 
-def _close(answer, value):
-    try:
-        got = float(np.asarray(answer, dtype=np.float64))
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(got) and math.isclose(got, float(value), rel_tol=1e-4, abs_tol=1e-6)
+def _answer_is(answer, value):
+    """Whether the answer is one number close to ``value``."""
+    got = as_number(answer)
+    return got is not None and math.isclose(got, float(value), rel_tol=1e-4, abs_tol=1e-6)
 
 
 def active_units_same(answer, z_mean_train, z_mean_test, threshold=ACTIVE_THRESHOLD):
