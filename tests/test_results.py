@@ -165,9 +165,10 @@ def test_record_06_keys_and_conclusions():
         assert np.isclose(np.mean(r["new_people_eer_per_split"][m]), row["eer"], atol=1e-6), m
     accuracy = {m: row["mean"] for m, row in r["identification"].items()}
     vaes = [m for m in accuracy if m.startswith("vae_")]
-    # "falls short of it": no VAE-based model reaches fisherfaces; the CNN has the highest mean, not established
-    assert max(accuracy[m] for m in vaes) < accuracy["fisherfaces"]
-    assert max(accuracy, key=accuracy.get) == "cnn" and r["minus_fisherfaces"]["cnn"]["low"] < 0
+    # "falls short of it": no VAE-based model reaches fisherfaces, which have the highest mean of all;
+    # the CNN is "not established to differ" from fisherfaces (its corrected interval contains 0)
+    assert max(accuracy[m] for m in vaes) < accuracy["fisherfaces"] == max(accuracy.values())
+    assert r["minus_fisherfaces"]["cnn"]["low"] < 0 < r["minus_fisherfaces"]["cnn"]["high"]
     # the plain code and the conditional prior are behind fisherfaces (per-comparison corrected interval below 0)
     for m in ("vae_mean", "vae_conditional_prior"):
         assert r["minus_fisherfaces"][m]["high"] < 0, m

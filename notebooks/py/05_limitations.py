@@ -43,7 +43,7 @@
 # **Prerequisites:** notebooks 00 to 04. The course model is notebook 03's;
 # if it is not in the cache yet, this notebook trains it first.
 #
-# **Run time:** about 7 minutes on a two-core laptop CPU in the full mode
+# **Run time:** about 6 minutes on a two-core laptop CPU in the full mode
 # the first time (fifteen short trainings take most of it), about 2 minutes
 # once its models are in the cache; about a minute in the fast mode.
 #

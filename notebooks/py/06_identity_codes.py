@@ -44,7 +44,7 @@
 # and 04 (the identification and verification protocols, paired
 # differences).
 #
-# **Run time:** about 10 minutes on a two-core laptop CPU in the full mode
+# **Run time:** about 7 minutes on a two-core laptop CPU in the full mode
 # the first time (it trains 73 small networks, 5 to 20 s each, the CNNs the longest), about 3
 # minutes once the 65 trained per split are in the cache (the 8 validation
 # runs train again); under a minute and a half in the fast mode.
