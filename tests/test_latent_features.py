@@ -241,3 +241,16 @@ def test_check_sampled_code_and_its_hints():
         result = check.sampled_code(wrong, z_mean, z_log_var, eps)
         assert result.status == "wrong" and says in result.message
         assert str(np.round(right[0, 0], 3)) not in result.message  # never the answer
+
+
+def test_accuracy_curves_miss_the_cache_when_the_code_that_scores_them_changes(blobs, tmp_path, monkeypatch):
+    images, identity = blobs
+    split = split_per_identity(identity, 5, n_val=1, seed=0)
+    args = (TINY.replace(epochs=2), images[split.train], identity[split.train], images[split.val],
+            identity[split.val])
+    assert not accuracy_during_training(*args, every=1, cache_dir=tmp_path)["from_cache"]
+    assert accuracy_during_training(*args, every=1, cache_dir=tmp_path)["from_cache"]
+    real = latent_features._cache.code_hash
+    monkeypatch.setattr(latent_features._cache, "code_hash",
+                        lambda names: "edited" if "identification.py" in names else real(names))
+    assert not accuracy_during_training(*args, every=1, cache_dir=tmp_path)["from_cache"]

@@ -2,8 +2,9 @@
 
 Importing this package does nothing beyond defining names: it downloads nothing,
 trains nothing, seeds nothing and leaves matplotlib's settings alone. TensorFlow
-is imported only by the modules that need it (``model``), so the data and maths
-helpers work without it.
+is imported only by ``model`` and the modules built on it (``inference``,
+``callbacks``, notebook 06's models), so the data and maths helpers work
+without it.
 
 Modules
 -------

@@ -1,4 +1,4 @@
-"""Argument checks shared by the measuring modules: image batches, numbers, ints, latent arrays, scores.
+"""Argument checks shared by the package: image batches, numbers, ints, arrays, labels, choices, scores.
 
 Each check returns the value in the form the caller computes with, or raises
 a ``TypeError`` or ``ValueError`` that names the argument, what is allowed,
@@ -219,9 +219,8 @@ def broadcast(arrays, names):
 
 
 def positive_int(value, name, *, fix):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"`{name}` must be an int >= 1; got {value!r}. {fix}")
-    return int(value)
+    """``value`` as an int >= 1 (not a bool)."""
+    return int_in(value, name, 1, None, fix)
 
 
 def sum_non_batch(values):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .labelled import _positive_int, check_people
-from .model import _check_architecture, check_images, keras, layers
+from ._validate import vae_images as check_images
+from .model import _check_architecture, keras, layers
 
 __all__ = ["FaceCNN"]
 

@@ -166,7 +166,7 @@ class NumPyInference:
         x = np.asarray(x, dtype=np.float32)
         rng = np.random.default_rng(seed)
         z_mean, z_log_var = self.posterior(x, batch_size=batch_size)
-        log_px, kl = [], []
+        log_px = []
         for s in self._batches(len(x), batch_size):
             eps = rng.standard_normal(z_mean[s].shape)
             z = z_mean[s] + np.exp(0.5 * z_log_var[s].astype(np.float64)) * eps

@@ -30,26 +30,27 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
 from . import _validate, config
 from . import model_cache as _cache
-from .model import VAE, StopOnNaN, _is_array_like, keras, ops, tf
+from ._validate import int_in
+from ._validate import is_array_like as _is_array_like
+from .callbacks import StopOnNaN
+from .model import VAE, keras, ops, tf
 
 __all__ = ["LabelledVAE", "people_index", "check_people", "grouped_dataset", "train_labelled", "PerSplitModels",
            "CODE_FILES"]
 
 #: The modules whose code decides what a trained labelled model is (hashed into every cache key).
-CODE_FILES = ("model.py", "labelled.py", "conditional_prior.py", "supervised_head.py", "split_code.py", "cnn.py")
+CODE_FILES = ("model.py", "elbo.py", "labelled.py", "conditional_prior.py", "supervised_head.py", "split_code.py",
+              "cnn.py")
 
 
 def _positive_int(value, name, fix, low=1):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}. {fix}")
-    return int(value)
+    return int_in(value, name, low, None, fix)
 
 
 def people_index(identity):
@@ -288,11 +289,7 @@ def train_labelled(model, images, people, *, epochs, learning_rate=2e-3, people_
 
 
 def _fingerprint():
-    folder = Path(__file__).resolve().parent
-    code = hashlib.sha256()
-    for name in CODE_FILES:
-        code.update(name.encode() + b"\0" + _cache._code_only((folder / name).read_text(encoding="utf-8")).encode())
-    return {**_cache.code_fingerprint(), "labelled_code": code.hexdigest()[:16]}
+    return {**_cache.code_fingerprint(), "labelled_code": _cache.code_hash(CODE_FILES)}
 
 
 class PerSplitModels:

@@ -12,8 +12,9 @@
     One reparameterised draw from each posterior,
     ``z = z_mean + exp(z_log_var / 2) * eps``, with NumPy noise.
 
-Every function takes the posterior ``z_mean``, ``z_log_var`` of shape
-``(n, latent_dim)`` (from :meth:`vaeface_utils.model.VAE.posterior`) and
+Every function takes the posterior means ``z_mean`` of shape
+``(n, latent_dim)`` (from :meth:`vaeface_utils.model.VAE.posterior`), and
+where it needs them the log-variances ``z_log_var`` of the same shape, and
 returns float64 values. Nothing here imports TensorFlow.
 """
 

@@ -12,9 +12,11 @@ pieces that make that cheap and repeatable:
     hooks for :func:`vaeface_utils.identification.evaluate_identification`:
     the posterior mean, a sampled ``z``, or the posterior mean followed by
     LDA. Each split's VAE is trained once and shared by all classifiers.
-:func:`~vaeface_utils.latent_diagnostics.sampled_z`
-    The reparameterised sample ``z = z_mean + exp(z_log_var / 2) * eps``,
-    which the ``"sample"`` features use.
+:class:`VAECodes`
+    A scikit-learn transformer: ``fit`` takes the VAE trained on exactly the
+    images it is given (from a :class:`PerSplitVAE`), ``transform`` encodes
+    (posterior means, or one sample per image with
+    :func:`~vaeface_utils.latent_diagnostics.sampled_z`).
 :func:`accuracy_during_training`
     Trains one VAE on training images and records the identification accuracy
     of validation images every few epochs (cached), for choosing the latent
@@ -289,7 +291,10 @@ class VAECodes(TransformerMixin, BaseEstimator):
     kind : {"mean", "sample"}, default "mean"
         ``"mean"``: the posterior mean ``z_mean``. ``"sample"``: one
         reparameterised sample per image (:func:`sampled_z`), fresh noise for
-        every image and every call.
+        every image and every call: the noise a batch gets depends on how
+        many ``transform`` calls came before it since ``fit`` (as in
+        :meth:`PerSplitVAE.fit_features`, where the gallery is encoded
+        first, then the queries).
     seed : int or sequence of int, default 0
         Seed of the noise of ``"sample"``, reset by each ``fit``.
 
@@ -375,8 +380,10 @@ def accuracy_during_training(settings, images_train, identity_train, images_val,
     images_val = _validate.image_batch(images_val, "images_val")
     identity_train, identity_val = np.asarray(identity_train), np.asarray(identity_val)
     key = _cache.cache_key(settings, images_train, images_val, split_seed=split_seed)
-    extra = hashlib.sha256(json.dumps([classifiers, int(every), identity_train.tolist(),
-                                       identity_val.tolist()]).encode()).hexdigest()[:8]
+    # The curve is computed by the encoder's NumPy helpers and the classifiers: their code is in its key too.
+    scoring_code = _cache.code_hash(("inference.py", "identification.py", "latent_features.py", "_validate.py"))
+    extra = hashlib.sha256(json.dumps([classifiers, int(every), identity_train.tolist(), identity_val.tolist(),
+                                       scoring_code]).encode()).hexdigest()[:8]
     folder = Path(cache_dir) if cache_dir is not None else config.cache_dir()
     path = folder / f"{CACHE_PREFIX}-{'fast' if config.fast_mode() else 'full'}-curve-{key}-{extra}.json"
     if path.is_file():

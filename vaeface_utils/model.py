@@ -57,6 +57,7 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the
         "`import keras`)."
     )
 
+from ._validate import int_in  # noqa: E402
 from ._validate import is_array_like as _is_array_like  # noqa: E402
 from ._validate import vae_images as check_images  # noqa: E402
 from .callbacks import NaNLossError, StopOnNaN  # noqa: E402
@@ -166,10 +167,8 @@ def _check_architecture(image_shape, latent_dim, filters, kernel_size):
         raise TypeError(f"`filters` must be a sequence of ints like (32, 64, 128); got {filters!r}.") from None
     if not filters or min(filters) < 1:
         raise ValueError(f"`filters` must hold at least one positive int; got {filters!r}.")
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
-        raise ValueError(f"`latent_dim` must be an int >= 1; got {latent_dim!r}. The course uses 2 to 64.")
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
-        raise ValueError(f"`kernel_size` must be an int >= 1; got {kernel_size!r}.")
+    int_in(latent_dim, "latent_dim", 1, None, "The course uses 2 to 64.")
+    int_in(kernel_size, "kernel_size", 1, None, "The course uses 3.")
     stride = total_stride(filters)
     height, width = shape[:2]
     if height % stride or width % stride:
@@ -298,6 +297,7 @@ class VAE(NumPyInference, keras.Model):
     kernel_size : int, default 3
     seed : int, optional
         Seed of the sampling noise (:class:`Sampling`).
+
     Attributes
     ----------
     encoder, decoder : keras.Model

@@ -31,6 +31,7 @@ __all__ = [
     "CACHE_VERSION",
     "CODE_FILES",
     "TrainedVAE",
+    "code_hash",
     "code_fingerprint",
     "cache_key",
     "cache_path",
@@ -41,8 +42,8 @@ __all__ = [
 
 #: Bumped to make every old cache miss for a reason the fingerprint below cannot see.
 CACHE_VERSION = 1
-#: The modules whose code decides what a trained model is: their code is hashed into every cache key.
-CODE_FILES = ("model.py", "callbacks.py", "training_settings.py", "training.py", "elbo.py")
+#: The modules whose code runs when the course VAE is built and trained: hashed into every cache key.
+CODE_FILES = ("model.py", "callbacks.py", "training_settings.py", "training.py", "_validate.py")
 
 
 class TrainedVAE(NamedTuple):
@@ -105,6 +106,15 @@ def _code_only(source: str) -> str:
     return ast.dump(tree, include_attributes=False)
 
 
+def code_hash(names) -> str:
+    """SHA-256 (16 hex digits) of the code of the package's modules ``names`` (syntax trees, no docstrings)."""
+    folder = Path(__file__).resolve().parent
+    code = hashlib.sha256()
+    for name in names:
+        code.update(name.encode() + b"\0" + _code_only((folder / name).read_text(encoding="utf-8")).encode())
+    return code.hexdigest()[:16]
+
+
 def code_fingerprint() -> dict:
     """What, besides settings and data, decides the model that training produces.
 
@@ -119,11 +129,7 @@ def code_fingerprint() -> dict:
     """
     from . import __version__
 
-    folder = Path(__file__).resolve().parent
-    code = hashlib.sha256()
-    for name in CODE_FILES:
-        code.update(name.encode() + b"\0" + _code_only((folder / name).read_text(encoding="utf-8")).encode())
-    return {"package": __version__, "code": code.hexdigest()[:16],
+    return {"package": __version__, "code": code_hash(CODE_FILES),
             "keras": config.installed_version("keras") or "none",
             "tensorflow": config.installed_version("tensorflow", "tensorflow-cpu") or "none",
             "cache_version": str(CACHE_VERSION)}
@@ -225,6 +231,8 @@ def load_or_train_vae(settings: TrainingSettings | None = None, *, split=None, f
 
     The cache file's name holds :func:`cache_key` (a hash of the settings,
     the training and validation images, the split's seed, the fast mode and
+    :func:`code_fingerprint`: the package's version, the code of
+    :data:`CODE_FILES`, the Keras and TensorFlow versions and
     :data:`CACHE_VERSION`), so changing any of them trains a new model
     instead of loading a stale one. Training is seeded, so the same
     settings give the same model either way.

@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from .labelled import LabelledVAE, _positive_int, check_people
-from .model import _is_array_like, keras, ops, tf
+from ._validate import is_array_like as _is_array_like
+from .model import keras, ops, tf
 
 __all__ = ["SplitCodeVAE"]
 

@@ -20,6 +20,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from . import config
+from ._validate import int_in
 
 __all__ = ["PIPELINES", "TrainingSettings", "course_settings"]
 
@@ -29,9 +30,7 @@ _LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def _int(value, name, low, fix):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}; got {value!r}. {fix}")
-    return int(value)
+    return int_in(value, name, low, None, fix)
 
 
 def _float(value, name, *, positive, fix):
