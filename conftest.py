@@ -74,3 +74,48 @@ def blob_faces():
     d2 = (rows - centres[:, :1, None]) ** 2 + (cols - centres[:, 1:, None]) ** 2
     images = np.clip(np.exp(-d2 / 8.0) + rng.normal(0, 0.02, d2.shape), 0, 1)[..., None].astype(np.float32)
     return FaceData(images, identity.astype(np.int64), "synthetic blobs, 16x16", "orl")
+
+
+# Small synthetic data shared by the unit tests of several modules.
+
+
+@pytest.fixture
+def rng():
+    """NumPy's generator, seeded."""
+    import numpy as np
+
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def blobs(rng):
+    """8 people x 6 images of 5 x 4 pixels: a per-person mean face plus noise."""
+    import numpy as np
+
+    identity = np.repeat(np.arange(8), 6)
+    centres = rng.normal(size=(8, 5, 4, 1))
+    images = centres[identity] + 0.8 * rng.normal(size=(48, 5, 4, 1))
+    return images, identity
+
+
+@pytest.fixture
+def gallery(rng):
+    """Train and test features of 6 people in 7 dimensions, hard enough that classifiers differ."""
+    import numpy as np
+
+    identity = np.repeat(np.arange(6), 8)
+    x = rng.normal(size=(6, 7))[identity] + 1.2 * rng.normal(size=(48, 7))
+    train = np.tile(np.arange(8) < 4, 6)
+    return x[train], identity[train], x[~train], identity[~train]
+
+
+@pytest.fixture
+def faces_like():
+    """Smooth random 'images' (n, 24, 20, 1) in [0, 1]: blurred noise, like small faces."""
+    import numpy as np
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    x = ndimage.gaussian_filter(rng.random((5, 24, 20)), sigma=(0, 2, 2))
+    x = (x - x.min()) / (x.max() - x.min())
+    return x[..., None]

@@ -1,24 +1,9 @@
 """The self-checks of notebook 04's exercises (vaeface_utils.checks.recognition)."""
 
 import numpy as np
-import pytest
 
 from vaeface_utils.checks import recognition as check
 from vaeface_utils.identification import identification_accuracy
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def gallery(rng):
-    """Train and test features of 6 people in 7 dimensions, hard enough that classifiers differ."""
-    identity = np.repeat(np.arange(6), 8)
-    x = rng.normal(size=(6, 7))[identity] + 1.2 * rng.normal(size=(48, 7))
-    train = np.tile(np.arange(8) < 4, 6)
-    return x[train], identity[train], x[~train], identity[~train]
 
 
 def test_check_nearest_neighbour_accuracy(gallery):

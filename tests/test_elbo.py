@@ -12,11 +12,6 @@ from vaeface_utils import units as U
 
 
 @pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture
 def small_ppca(rng):
     """A linear-Gaussian model with D = 6, latent_dim = 2 and a non-orthogonal W."""
     d, q = 6, 2

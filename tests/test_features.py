@@ -10,20 +10,6 @@ from vaeface_utils.features import Eigenfaces, EncoderFeatures, Fisherfaces, Pix
 from vaeface_utils.identification import evaluate_identification, identification_accuracy
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def blobs(rng):
-    """8 people x 6 images of 5 x 4 pixels: a per-person mean face plus noise."""
-    identity = np.repeat(np.arange(8), 6)
-    centres = rng.normal(size=(8, 5, 4, 1))
-    images = centres[identity] + 0.8 * rng.normal(size=(48, 5, 4, 1))
-    return images, identity
-
-
 def test_pixels_flattens_every_image_layout(blobs):
     images, _ = blobs
     flat = Pixels().fit(images).transform(images)

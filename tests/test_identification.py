@@ -20,29 +20,6 @@ from vaeface_utils.identification import (PerPersonSplits, evaluate_identificati
                                           make_classifier)
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def blobs(rng):
-    """8 people x 6 images of 5 x 4 pixels: a per-person mean face plus noise."""
-    identity = np.repeat(np.arange(8), 6)
-    centres = rng.normal(size=(8, 5, 4, 1))
-    images = centres[identity] + 0.8 * rng.normal(size=(48, 5, 4, 1))
-    return images, identity
-
-
-@pytest.fixture
-def gallery(rng):
-    """Train and test features of 6 people in 7 dimensions, hard enough that classifiers differ."""
-    identity = np.repeat(np.arange(6), 8)
-    x = rng.normal(size=(6, 7))[identity] + 1.2 * rng.normal(size=(48, 7))
-    train = np.tile(np.arange(8) < 4, 6)
-    return x[train], identity[train], x[~train], identity[~train]
-
-
 class _Spy(TransformerMixin, BaseEstimator):
     """Records every image it is fitted on (class-level, since the protocol clones it)."""
 

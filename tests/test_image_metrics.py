@@ -8,15 +8,6 @@ from sklearn.metrics import pairwise_distances
 from vaeface_utils import image_metrics as M
 
 
-@pytest.fixture
-def faces_like():
-    """Smooth random 'images' (n, 24, 20, 1) in [0, 1]: blurred noise, like small faces."""
-    rng = np.random.default_rng(0)
-    x = ndimage.gaussian_filter(rng.random((5, 24, 20)), sigma=(0, 2, 2))
-    x = (x - x.min()) / (x.max() - x.min())
-    return x[..., None]
-
-
 def cosine_image(frequency, size=40, amplitude=1.0):
     """A vertical-stripe image whose rows are cos(2 pi f j): one spatial frequency, in cycles per pixel."""
     return np.tile(amplitude * np.cos(2 * np.pi * frequency * np.arange(size)), (size, 1))

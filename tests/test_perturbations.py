@@ -7,15 +7,6 @@ from scipy import ndimage
 from vaeface_utils import perturbations as P
 
 
-@pytest.fixture
-def faces_like():
-    """Smooth random 'images' (n, 24, 20, 1) in [0, 1]: blurred noise, like small faces."""
-    rng = np.random.default_rng(0)
-    x = ndimage.gaussian_filter(rng.random((5, 24, 20)), sigma=(0, 2, 2))
-    x = (x - x.min()) / (x.max() - x.min())
-    return x[..., None]
-
-
 # --------------------------------------------------------------------------
 # Perturbations
 

@@ -128,9 +128,8 @@ def test_same_settings_train_the_same_model(faces, split):
     assert np.allclose(a.encode(faces.images), b.encode(faces.images), atol=1e-5)
 
 
-def test_early_stopping_restores_the_best_weights(faces, split):
-    # A learning rate far too high makes the validation loss jump about, so the best epoch is not the
-    # last; the weights at the end of training must be the best epoch's, not the last one's.
+def weight_snapshots():
+    """A callback that keeps a copy of the weights at the end of every epoch (in ``.weights``)."""
     keras = config.import_keras()
 
     class Snapshots(keras.callbacks.Callback):
@@ -141,7 +140,13 @@ def test_early_stopping_restores_the_best_weights(faces, split):
         def on_epoch_end(self, epoch, logs=None):
             self.weights.append([w.copy() for w in self.model.get_weights()])
 
-    snapshots = Snapshots()
+    return Snapshots()
+
+
+def test_early_stopping_restores_the_best_weights(faces, split):
+    # A learning rate far too high makes the validation loss jump about, so the best epoch is not the
+    # last; the weights at the end of training must be the best epoch's, not the last one's.
+    snapshots = weight_snapshots()
     settings = TINY.replace(epochs=20, patience=20, reduce_lr_patience=0, learning_rate=0.05)
     vae, history = train_vae(faces.images[split.train], faces.images[split.val], settings, callbacks=[snapshots])
     best = int(np.argmin(history["val_loss"]))
@@ -152,17 +157,7 @@ def test_early_stopping_restores_the_best_weights(faces, split):
 
 
 def test_without_validation_images_training_runs_the_whole_budget_and_keeps_the_last_epoch(faces, split):
-    keras = config.import_keras()
-
-    class Snapshots(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.weights = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.weights.append([w.copy() for w in self.model.get_weights()])
-
-    snapshots = Snapshots()
+    snapshots = weight_snapshots()
     # A learning rate far too high: the training loss jumps about, so its lowest is not the last epoch's.
     settings = TINY.replace(epochs=12, patience=12, reduce_lr_patience=0, learning_rate=0.2)
     vae, history = train_vae(faces.images[split.train], None, settings, callbacks=[snapshots])

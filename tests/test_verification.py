@@ -8,20 +8,6 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from vaeface_utils.verification import METRICS, equal_error_rate, make_pairs, pair_scores, verification_roc
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture
-def gallery(rng):
-    """Train and test features of 6 people in 7 dimensions, hard enough that classifiers differ."""
-    identity = np.repeat(np.arange(6), 8)
-    x = rng.normal(size=(6, 7))[identity] + 1.2 * rng.normal(size=(48, 7))
-    train = np.tile(np.arange(8) < 4, 6)
-    return x[train], identity[train], x[~train], identity[~train]
-
-
 def test_all_pairs_and_balanced_samples():
     identity = np.repeat(np.arange(5), 4)
     pairs = make_pairs(identity)
