@@ -159,7 +159,7 @@ def int_in(value, name: str, low: int, high: int | None, fix: str) -> int:
     ok = ok and value >= low and (high is None or value <= high)
     if not ok:
         allowed = f"an int from {low} to {high}" if high is not None else f"an int >= {low}"
-        raise ValueError(f"`{name}` must be {allowed}; got {value!r}. {fix}")
+        raise ValueError(f"`{name}` must be {allowed}; got {value!r}. {fix}".rstrip())
     return int(value)
 
 

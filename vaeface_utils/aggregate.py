@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .elbo import kl_diag_gaussian_standard, log_normal_diag
+from ._validate import int_in
 
 __all__ = ["AggregateKL", "aggregate_posterior_kl", "mixture_log_density"]
 
@@ -70,8 +71,7 @@ def mixture_log_density(z, z_mean, z_log_var, batch_size=512):
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or z.shape[1] != z_mean.shape[1]:
         raise ValueError(f"`z` must have shape (m, {z_mean.shape[1]}); got {z.shape}.")
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
+    int_in(batch_size, "batch_size", 1, None, "")
     out = np.empty(len(z))
     for start in range(0, len(z), batch_size):
         log_components = log_normal_diag(z[start:start + batch_size, None, :], z_mean, z_log_var)  # (b, N)

@@ -20,6 +20,7 @@ import numpy as np
 
 from .perturbations import rotate, shift
 from .data import FaceData, Split
+from ._validate import int_in
 
 __all__ = ["augment", "with_augmented_training"]
 
@@ -53,8 +54,7 @@ def augment(images, copies, *, max_shift=2, max_degrees=5.0, flip=True, seed=0):
     x = np.asarray(images, dtype=np.float64)
     if x.ndim != 4 or x.shape[-1] != 1:
         raise ValueError(f"`images` must have shape (n, H, W, 1); got {x.shape}.")
-    if not isinstance(copies, (int, np.integer)) or isinstance(copies, bool) or copies < 1:
-        raise ValueError(f"`copies` must be an int >= 1; got {copies!r}.")
+    int_in(copies, "copies", 1, None, "")
     if (not isinstance(max_shift, (int, np.integer)) or isinstance(max_shift, bool)
             or not 0 <= max_shift < min(x.shape[1:3])):
         raise ValueError(f"`max_shift` must be an int from 0 to {min(x.shape[1:3]) - 1}; got {max_shift!r}.")

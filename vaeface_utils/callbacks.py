@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import time
 import warnings
-from numbers import Integral
 
 import numpy as np
 
 from . import config
+from ._validate import int_in
 
 keras = config.import_keras()
 
@@ -111,9 +111,7 @@ class ProgressLine(keras.callbacks.Callback):
 
     def __init__(self, every=25, *, print_fn=None):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
-            raise ValueError(f"`every` must be an int >= 1; got {every!r}. Use e.g. 25.")
-        self.every = int(every)
+        self.every = int_in(every, "every", 1, None, "Use e.g. 25.")
         self.print_fn = print_fn
         self.lines = []
         self._seconds = []

@@ -36,6 +36,7 @@ from typing import Iterator
 import numpy as np
 
 from . import config
+from ._validate import int_in
 
 __all__ = [
     "N_SUBJECTS",
@@ -553,8 +554,7 @@ def repeated_splits(identity, n_train: int = 5, *, n_splits: int = 10, n_val: in
     ValueError
         ``n_splits`` is not an int >= 1 (and as :func:`split_per_identity`).
     """
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
-        raise ValueError(f"`n_splits` must be an int >= 1; got {n_splits!r}. Use 10 for the usual protocol.")
+    int_in(n_splits, "n_splits", 1, None, "Use 10 for the usual protocol.")
     identity = _check_identity(identity)
     split_per_identity(identity, n_train, n_val=n_val, seed=seed)  # bad arguments fail here, not mid-loop
     return (split_per_identity(identity, n_train, n_val=n_val, seed=seed + i) for i in range(int(n_splits)))

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import config
 from . import elbo as _elbo
+from ._validate import int_in
 
 config.import_keras()
 import tensorflow as tf  # noqa: E402
@@ -54,8 +55,7 @@ class NumPyInference:
         return self._numpy_fns[key]
 
     def _batches(self, n, batch_size):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}.")
+        int_in(batch_size, "batch_size", 1, None, "")
         return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
     def posterior(self, x, batch_size=256):
@@ -128,8 +128,7 @@ class NumPyInference:
         ndarray of float32, shape (n, H, W, 1), in [0, 1]
             The decoder's mean images (not pixel samples).
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"`n` must be an int >= 1; got {n!r}.")
+        int_in(n, "n", 1, None, "")
         z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
         return self.decode(z)
 
@@ -202,8 +201,7 @@ class NumPyInference:
         -------
         ndarray of float64, shape (K, n)
         """
-        if isinstance(n_importance, bool) or not isinstance(n_importance, (int, np.integer)) or n_importance < 1:
-            raise ValueError(f"`n_importance` must be an int >= 1; got {n_importance!r}. Use 1 for the plain ELBO.")
+        int_in(n_importance, "n_importance", 1, None, "Use 1 for the plain ELBO.")
         self._check(x, "x")
         x = np.asarray(x, dtype=np.float32)
         z_mean, z_log_var = self.posterior(x)

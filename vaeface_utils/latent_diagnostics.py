@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as _v
+from . import elbo as _elbo
 
 __all__ = ["ACTIVE_THRESHOLD", "latent_activity", "active_units", "kl_per_dimension", "sampled_z"]
 
@@ -112,7 +113,7 @@ def kl_per_dimension(z_mean, z_log_var):
     if m.shape != s.shape:
         raise ValueError(f"`z_mean` and `z_log_var` must have the same shape; got {m.shape} and {s.shape}. "
                          "Pass both outputs of vae.posterior(images).")
-    return 0.5 * (np.exp(s) + m ** 2 - 1.0 - s).mean(axis=0)
+    return _elbo.kl_diag_gaussian_standard(m[..., None], s[..., None]).mean(axis=0)  # each dimension on its own
 
 
 def sampled_z(z_mean, z_log_var, seed=0):

@@ -43,6 +43,7 @@ from . import training as _training
 from .training_settings import TrainingSettings
 from .identification import identification_accuracy, make_classifier
 from .latent_diagnostics import sampled_z
+from ._validate import int_in
 
 __all__ = [
     "KINDS",
@@ -89,8 +90,7 @@ def epochs_for(images_seen, n_images):
     (30, 24, 120)
     """
     for name, value in (("images_seen", images_seen), ("n_images", n_images)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
+        int_in(value, name, 1, None, "")
     return max(1, int(round(images_seen / n_images)))
 
 
@@ -368,8 +368,7 @@ def accuracy_during_training(settings, images_train, identity_train, images_val,
     """
     if not isinstance(settings, TrainingSettings):
         raise TypeError(f"`settings` must be a TrainingSettings; got {type(settings).__name__}.")
-    if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
-        raise ValueError(f"`every` must be an int >= 1; got {every!r}. Use e.g. 5.")
+    int_in(every, "every", 1, None, "Use e.g. 5.")
     classifiers = [(str(name), str(normalise)) for name, normalise in classifiers]
     for name, normalise in classifiers:
         make_classifier(name, normalise=normalise)  # unknown names fail here

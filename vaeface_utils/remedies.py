@@ -24,6 +24,7 @@ import numpy as np
 from keras import ops
 
 from .model import VAE
+from ._validate import int_in
 
 __all__ = ["WarmUpVAE", "KLWarmUp", "FreeBitsVAE"]
 
@@ -65,8 +66,7 @@ class KLWarmUp(keras.callbacks.Callback):
 
     def __init__(self, epochs):
         super().__init__()
-        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"`epochs` must be an int >= 1; got {epochs!r}.")
+        int_in(epochs, "epochs", 1, None, "")
         self.epochs = int(epochs)
 
     def on_epoch_begin(self, epoch, logs=None):

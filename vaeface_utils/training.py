@@ -15,12 +15,12 @@ TensorFlow nor Keras; the functions that need them import them when called.
 
 from __future__ import annotations
 
-from numbers import Integral
 
 
 from . import config
 from ._validate import image_batch as _check_images
 from .training_settings import TrainingSettings, course_settings
+from ._validate import int_in
 
 __all__ = ["HISTORY_KEYS", "make_dataset", "train_vae"]
 
@@ -55,8 +55,7 @@ def make_dataset(images, batch_size, *, shuffle=True, seed=0, flip=False):
     import tensorflow as tf
 
     images = _check_images(images, "images")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be an int >= 1; got {batch_size!r}. The course uses 32.")
+    int_in(batch_size, "batch_size", 1, None, "The course uses 32.")
     dataset = tf.data.Dataset.from_tensor_slices(images).cache()
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

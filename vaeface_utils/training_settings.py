@@ -29,10 +29,6 @@ PIPELINES = ("arrays", "tf.data")
 _LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def _int(value, name, low, fix):
-    return int_in(value, name, low, None, fix)
-
-
 def _float(value, name, *, positive, fix):
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or \
             (value <= 0 if positive else value < 0):
@@ -100,7 +96,7 @@ class TrainingSettings:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen)
-        set_("latent_dim", _int(self.latent_dim, "latent_dim", 1, "The course uses 2 to 64."))
+        set_("latent_dim", int_in(self.latent_dim, "latent_dim", 1, None, "The course uses 2 to 64."))
         try:
             filters = tuple(self.filters)
         except TypeError:
@@ -114,13 +110,13 @@ class TrainingSettings:
         if self.gaussian_log_var not in ("learned", "learned-per-pixel"):
             set_("gaussian_log_var", _float_any(self.gaussian_log_var, "gaussian_log_var"))
         set_("beta", _float(self.beta, "beta", positive=False, fix="Use 1 for the ELBO."))
-        set_("epochs", _int(self.epochs, "epochs", 1, "Train for at least one epoch."))
-        set_("batch_size", _int(self.batch_size, "batch_size", 1, "The course uses 32."))
+        set_("epochs", int_in(self.epochs, "epochs", 1, None, "Train for at least one epoch."))
+        set_("batch_size", int_in(self.batch_size, "batch_size", 1, None, "The course uses 32."))
         set_("learning_rate", _float(self.learning_rate, "learning_rate", positive=True, fix="Try 1e-3."))
-        set_("patience", _int(self.patience, "patience", 1, "Use e.g. 40 epochs."))
-        set_("reduce_lr_patience", _int(self.reduce_lr_patience, "reduce_lr_patience", 0,
-                                        "Use 0 to keep the learning rate fixed."))
-        set_("seed", _int(self.seed, "seed", 0, "Use 0."))
+        set_("patience", int_in(self.patience, "patience", 1, None, "Use e.g. 40 epochs."))
+        set_("reduce_lr_patience", int_in(self.reduce_lr_patience, "reduce_lr_patience", 0, None,
+                                          "Use 0 to keep the learning rate fixed."))
+        set_("seed", int_in(self.seed, "seed", 0, None, "Use 0."))
         if self.pipeline not in PIPELINES:
             raise ValueError(f"`pipeline` must be one of {PIPELINES}; got {self.pipeline!r}.")
         if not isinstance(self.flip, (bool, np.bool_)):
