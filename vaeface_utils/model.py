@@ -61,6 +61,7 @@ from ._validate import int_in  # noqa: E402
 from ._validate import is_array_like as _is_array_like  # noqa: E402
 from ._validate import vae_images as check_images  # noqa: E402
 from .callbacks import NaNLossError, StopOnNaN  # noqa: E402
+from ._optimizer import sum_gradients_only_across_replicas  # noqa: E402
 from .inference import NumPyInference  # noqa: E402
 
 __all__ = [
@@ -425,6 +426,7 @@ class VAE(NumPyInference, keras.Model):
                 "Remove `loss=...`; use `beta` and `likelihood` to change it."
             )
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
+        sum_gradients_only_across_replicas(self.optimizer)  # else each trained model's graph stays in memory
         if self.built:
             # Create the optimiser's slot variables now, eagerly. Created inside the first compiled
             # step instead, each gets a lazily initialised variable whose tf.cond branches TensorFlow

@@ -43,7 +43,7 @@ __all__ = [
 #: Bumped to make every old cache miss for a reason the fingerprint below cannot see.
 CACHE_VERSION = 1
 #: The modules whose code runs when the course VAE is built and trained: hashed into every cache key.
-CODE_FILES = ("model.py", "callbacks.py", "training_settings.py", "training.py", "_validate.py")
+CODE_FILES = ("model.py", "callbacks.py", "training_settings.py", "training.py", "_validate.py", "_optimizer.py")
 
 
 class TrainedVAE(NamedTuple):
