@@ -121,8 +121,9 @@ def run_notebook(path, timeout=3600, keep=None):
     """Execute one notebook in a fresh kernel; return wall seconds and peak MiB.
 
     The row also names the cells that raised the peak most (``top_cells``:
-    cell index, MiB added, the cell's first line). With ``keep`` (a folder),
-    the executed notebook is written there.
+    cell index, MiB added, the cell's first line) and the slowest cells
+    (``slow_cells``: cell index, seconds, the cell's first line). With
+    ``keep`` (a folder), the executed notebook is written there.
     """
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
@@ -131,13 +132,15 @@ def run_notebook(path, timeout=3600, keep=None):
         pid = client.km.provisioner.process.pid
         sampler = _PeakSampler(pid)
         sampler.start()
-        start, error, rises, index = time.perf_counter(), None, [], -1
+        start, error, rises, seconds, index = time.perf_counter(), None, [], [], -1
         try:
             _execute_extra(client, notebook, _TIME_TRAINING)
             for index, cell in enumerate(notebook.cells):
-                before = sampler.peak
+                before, cell_start = sampler.peak, time.perf_counter()
                 client.execute_cell(cell, index)
                 sampler.sample()
+                if cell.cell_type == "code":
+                    seconds.append((index, round(time.perf_counter() - cell_start, 1), cell.source.split("\n")[0][:60]))
                 if sampler.peak > before and cell.cell_type == "code":
                     rises.append((index, round(sampler.peak - before), cell.source.split("\n")[0][:60]))
         except CellExecutionError as failure:
@@ -159,7 +162,8 @@ def run_notebook(path, timeout=3600, keep=None):
     return {"notebook": Path(path).name, "wall_s": round(wall, 1),
             "training_s": None if training is None else round(training, 1), "peak_mib": round(max(peak, kernel_hwm)),
             "kernel_hwm_mib": round(kernel_hwm), "error": error,
-            "top_cells": sorted(rises, key=lambda r: -r[1])[:3]}
+            "top_cells": sorted(rises, key=lambda r: -r[1])[:3],
+            "slow_cells": sorted(seconds, key=lambda r: -r[1])[:3]}
 
 
 def main(argv=None):
@@ -206,6 +210,8 @@ def _run_all(args, paths):
               flush=True)
         for index, added, first_line in row["top_cells"]:
             print(f"  cell {index:>3}: +{added} MiB  {first_line}")
+        for index, cell_seconds, first_line in row["slow_cells"]:
+            print(f"  cell {index:>3}: {cell_seconds:.0f} s  {first_line}")
         if row["error"]:
             print(f"  stopped: {row['error']}", flush=True)
     total = sum(r["wall_s"] for r in rows)

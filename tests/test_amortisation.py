@@ -123,3 +123,29 @@ def test_iwae_estimate_rises_with_k_in_expectation():
 def test_iwae_estimate_bad_input(log_w, k, match):
     with pytest.raises(ValueError, match=match):
         amortisation.iwae_estimate(log_w, k)
+
+
+def test_codes_are_scored_a_batch_at_a_time_with_the_values_of_all_at_once(trained):
+    """Scoring S x n decoded codes in small batches (bounded memory) changes no value (beyond float32 rounding:
+    the decoder's kernels may round differently for another batch size)."""
+    vae, x = trained
+    z = vae.posterior(x[:5])[0] + np.random.default_rng(0).normal(size=(3, 5, 4))  # (S, n, L)
+    all_at_once = vae._log_px_given_z_numpy(x[:5], vae._decoder_output(z.reshape(-1, 4)).reshape((3,) + x[:5].shape))
+    in_batches = vae._log_px_of_codes(x[:5], z, batch_size=4)  # batches cut across samples and images
+    assert in_batches.shape == (3, 5) and np.allclose(in_batches, all_at_once, rtol=1e-6)
+
+
+def test_refining_posteriors_again_and_again_leaves_no_traced_step_behind(trained):
+    import gc
+
+    vae, x = trained
+
+    def traced_graphs():
+        gc.collect()
+        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
+
+    counts = []
+    for seed in range(4):
+        amortisation.refine_posterior(vae, x[:4], steps=2, seed=seed, eval_samples=3)
+        counts.append(traced_graphs())
+    assert counts[3] <= counts[1], f"traced graphs alive after each call: {counts}"

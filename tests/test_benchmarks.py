@@ -78,3 +78,27 @@ def test_bfloat16_detection_reads_the_cpu_flags(bench, monkeypatch):
     assert bench.cpu_has_bfloat16() is True
     monkeypatch.setattr(bench.Path, "read_text", lambda self: "flags : fpu avx2")
     assert bench.cpu_has_bfloat16() is False
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    path = config.repo_root() / "benchmarks" / "grouped_training.py"
+    spec = importlib.util.spec_from_file_location("grouped_training", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_grouped_step_trains_each_vae_as_its_own_step_would(grouped):
+    """The benchmark's "K VAEs in one graph" is K ordinary trainings, not some other computation."""
+    import tensorflow as tf
+
+    batches = tf.constant(np.stack([grouped.faces(32)[:16], grouped.faces(32)[16:]]))
+    together = grouped.build_vaes(2)
+    grouped.grouped_step(together)(batches)
+    apart = grouped.build_vaes(2)
+    for vae, batch in zip(apart, batches):
+        tf.function(vae.train_step)(batch)
+    for a, b in zip(together, apart):
+        assert all(np.allclose(u, v, rtol=1e-5, atol=1e-6) for u, v in zip(a.get_weights(), b.get_weights()))
+    assert not np.allclose(together[0].get_weights()[0], together[1].get_weights()[0])  # two different models

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import config
 from . import elbo as _elbo
+from ._optimizer import sum_gradients_only_across_replicas
 
 __all__ = ["RefinedPosterior", "decoder_variance_scaled", "iwae_estimate", "posterior_elbo", "posterior_log_weights",
            "refine_posterior"]
@@ -92,8 +93,7 @@ def posterior_elbo(vae, x, z_mean, z_log_var, *, n_samples=100, seed=0):
     x, m, lv = _posterior_arrays(vae, x, z_mean, z_log_var)
     eps = np.random.default_rng(seed).standard_normal((n_samples,) + m.shape)
     z = m + np.exp(0.5 * lv) * eps                                             # (S, n, L)
-    output = vae._decoder_output(z.reshape(-1, vae.latent_dim)).reshape((n_samples,) + x.shape)
-    log_px = vae._log_px_given_z_numpy(x, output).mean(axis=0)
+    log_px = vae._log_px_of_codes(x, z).mean(axis=0)
     kl = -0.5 * np.sum(1.0 + lv - m ** 2 - np.exp(lv), axis=1)
     return log_px - kl
 
@@ -199,7 +199,8 @@ def refine_posterior(vae, x, *, steps=300, learning_rate=0.02, n_samples=4, seed
     z_mean0, z_log_var0 = vae.posterior(x)
     mean = tf.Variable(z_mean0.astype(np.float32))
     log_var = tf.Variable(z_log_var0.astype(np.float32))
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = sum_gradients_only_across_replicas(keras.optimizers.Adam(learning_rate))
+    optimizer.build([mean, log_var])  # now, not inside the compiled step, where its slots would outlive the call
     generator = tf.random.Generator.from_seed(seed)
     x_tiled = tf.constant(np.concatenate([x] * n_samples))
 

@@ -143,6 +143,19 @@ class NumPyInference:
             log_px = _elbo.gaussian_log_likelihood(x, _sigmoid(output), self.pixel_log_var())
         return log_px.reshape(lead)
 
+    def _log_px_of_codes(self, x, z, batch_size=DECODE_BATCH):
+        """float64 log p(x_i | z_si) for codes z (S, n, L) of images x (n, H, W, 1) -> (S, n).
+
+        The codes are decoded and scored ``batch_size`` at a time, so memory
+        does not grow with S * n; the values are those of decoding all at once.
+        """
+        codes = np.asarray(z).reshape(-1, self.latent_dim)                # code r belongs to image r % n
+        log_px = np.empty(len(codes))
+        for t in self._batches(len(codes), batch_size):
+            rows = np.arange(t.start, t.stop) % len(x)
+            log_px[t] = self._log_px_given_z_numpy(x[rows], self._decoder_output(codes[t], batch_size))
+        return log_px.reshape(z.shape[:-1])
+
     def elbo_terms(self, x, seed=None, batch_size=256):
         """The ELBO of each image, with one sample of ``z``, in float64 nats.
 
@@ -194,8 +207,9 @@ class NumPyInference:
         max_decodes : int, default 2048
             The noise is drawn for ``max_decodes // K`` images at a time (so
             the same ``seed`` and ``max_decodes`` give the same weights); the
-            decoder sees at most :data:`DECODE_BATCH` codes at once, which
-            bounds the memory of its activations.
+            decoder sees at most :data:`DECODE_BATCH` codes at once, and their
+            log-likelihoods are computed as they come, which bounds the memory
+            of both.
 
         Returns
         -------
@@ -217,10 +231,7 @@ class NumPyInference:
             lv = np.asarray(z_log_var[s], dtype=np.float64)
             eps = rng.standard_normal((k,) + m.shape)
             z = m + np.exp(0.5 * lv) * eps                               # (K, b, L)
-            output = self._decoder_output(z.reshape(-1, self.latent_dim),
-                                          batch_size=max(1, min(int(max_decodes), DECODE_BATCH)))
-            output = output.reshape((k, -1) + self.image_shape)
-            log_px = self._log_px_given_z_numpy(x[s], output)            # (K, b)
+            log_px = self._log_px_of_codes(x[s], z, max(1, min(int(max_decodes), DECODE_BATCH)))  # (K, b)
             log_pz = _elbo.log_normal_diag(z, 0.0, 0.0)
             log_qz = _elbo.log_normal_diag(z, m, lv)
             out[:, s] = log_px + log_pz - log_qz
