@@ -19,6 +19,9 @@ course trains goes through it), measured by wrapping it in the kernel before
 the first cell runs; that first step also imports TensorFlow, which every
 notebook does anyway, and its time counts.
 
+Under each notebook's row: the three cells that raised the memory peak
+most, and the three that took longest (cell numbers count every cell from 0).
+
 Memory is the peak resident set size of the kernel and every process it
 starts, summed, sampled every 0.2 s (psutil); the kernel's own high-water
 mark (``getrusage``) is read at the end as a check. mybinder.org gives a session 2 GB.
@@ -209,9 +212,9 @@ def _run_all(args, paths):
         print(f"{row['notebook']:<36}{row['wall_s'] / 60:>7.1f} min{share:>10}{row['peak_mib']:>9} MiB{flag}",
               flush=True)
         for index, added, first_line in row["top_cells"]:
-            print(f"  cell {index:>3}: +{added} MiB  {first_line}")
+            print(f"  memory: cell {index:>3} +{added} MiB  {first_line}")
         for index, cell_seconds, first_line in row["slow_cells"]:
-            print(f"  cell {index:>3}: {cell_seconds:.0f} s  {first_line}")
+            print(f"  time:   cell {index:>3} {cell_seconds:.0f} s  {first_line}")
         if row["error"]:
             print(f"  stopped: {row['error']}", flush=True)
     total = sum(r["wall_s"] for r in rows)

@@ -4,17 +4,20 @@ Notebook 04 trains about thirty small VAEs (one per split, per k, per latent
 size) and notebook 06 about seventy small networks, one after another. A
 GPU trains many small models faster together than one by one, because one
 small model leaves most of it idle. This benchmark measures whether a CPU
-does the same, on notebook 04's per-split VAE (encoder filters 16, 32, 64,
-latent size 64, batches of 16 faces of 64 x 64):
+does the same, on notebook 04's per-split VAE (the course's Gaussian
+decoder, encoder filters 16, 32, 64, latent size 64, batches of 16 faces of
+64 x 64, from ``TrainingSettings``):
 
 1. **one graph**: K VAEs, each taking its own training step on its own
    batch, in one compiled function (``tf.function`` over the K models'
    ``train_step``): the same maths as K separate trainings, with one call
    into TensorFlow per step instead of K, and independent operations that
-   TensorFlow may run side by side;
-2. **one model, a K times larger batch**, for comparison: the most any
-   grouping could hope for, since the K models' work would then be as large
-   as one matrix product can make it (it is not the same training).
+   TensorFlow may run side by side. K = 1 is one model at a time, timed the
+   same way (a bare compiled ``train_step``, without ``fit``'s per-epoch
+   work, which is the same either way);
+2. **one model, a K times larger batch**, for comparison: a rough ceiling
+   for grouping, since the K models' work then comes in operations K times
+   larger (it is not the same training).
 
 Run from the repository root::
 
@@ -30,6 +33,7 @@ median beside it: on a shared machine noise only ever slows a round down.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -42,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vaeface_utils import config  # noqa: E402
 
 #: Notebook 04's per-split VAE.
-SETTINGS = dict(filters=(16, 32, 64), latent_dim=64)
-BATCH = 16
+SETTINGS = dict(filters=(16, 32, 64), latent_dim=64, batch_size=16, learning_rate=2e-3)
+BATCH = SETTINGS["batch_size"]
 IMAGE_SHAPE = (64, 64, 1)
 
 
@@ -62,12 +66,14 @@ def build_vaes(k, seed=0):
     """K compiled course VAEs (notebook 04's size), each with its own Adam and its own noise."""
     keras = config.import_keras()
     from vaeface_utils.model import VAE
+    from vaeface_utils.training_settings import TrainingSettings
 
     vaes = []
     for i in range(k):
-        keras.utils.set_random_seed(seed + i)
-        vae = VAE(image_shape=IMAGE_SHAPE, seed=seed + i, **SETTINGS)
-        vae.compile(optimizer=keras.optimizers.Adam(2e-3))
+        settings = TrainingSettings(seed=seed + i, **SETTINGS)
+        keras.utils.set_random_seed(settings.seed)
+        vae = VAE(image_shape=IMAGE_SHAPE, **settings.vae_kwargs())
+        vae.compile(optimizer=keras.optimizers.Adam(settings.learning_rate))
         vaes.append(vae)
     return vaes
 
@@ -106,8 +112,8 @@ def main(argv=None):
     rounds = 3 if args.quick else 7
     sizes = (1, 4) if args.quick else (1, 4, 10)
     x = faces()
-    print(f"notebook 04's per-split VAE, batches of {BATCH}, {len(tf.config.list_physical_devices('CPU'))} CPU "
-          f"device(s), best (median) of {rounds} rounds")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"notebook 04's per-split VAE, batches of {BATCH}, {cpus} CPU(s), best (median) of {rounds} rounds")
     print(f"{'K':>3}  {'K VAEs in one graph':>24}  {'one VAE, batch ' + 'K x 16':>24}")
     rows = []
     for k in sizes:

@@ -94,11 +94,14 @@ def test_grouped_step_trains_each_vae_as_its_own_step_would(grouped):
     import tensorflow as tf
 
     batches = tf.constant(np.stack([grouped.faces(32)[:16], grouped.faces(32)[16:]]))
-    together = grouped.build_vaes(2)
-    grouped.grouped_step(together)(batches)
-    apart = grouped.build_vaes(2)
-    for vae, batch in zip(apart, batches):
-        tf.function(vae.train_step)(batch)
+    together, apart = grouped.build_vaes(2), grouped.build_vaes(2)
+    assert together[0].likelihood == "gaussian"  # notebook 04's decoder
+    step = grouped.grouped_step(together)
+    steps_apart = [tf.function(vae.train_step) for vae in apart]
+    for _ in range(3):  # Adam's first step hardly depends on the gradient's scale; later ones do
+        losses_together = [float(loss) for loss in step(batches)]
+        losses_apart = [float(one(batch)["loss"]) for one, batch in zip(steps_apart, batches)]
+        assert np.allclose(losses_together, losses_apart, rtol=1e-5)
     for a, b in zip(together, apart):
         assert all(np.allclose(u, v, rtol=1e-5, atol=1e-6) for u, v in zip(a.get_weights(), b.get_weights()))
-    assert not np.allclose(together[0].get_weights()[0], together[1].get_weights()[0])  # two different models
+    assert not all(np.allclose(u, v) for u, v in zip(together[0].get_weights(), together[1].get_weights()))  # two models

@@ -320,6 +320,7 @@ def test_save_load_round_trip_restores_outputs_and_optimizer(x, tmp_path):
     assert saved_opt.keys() == loaded_opt.keys() and len(saved_opt) > 2
     assert all(np.array_equal(saved_opt[k], loaded_opt[k]) for k in saved_opt)
     assert int(loaded.optimizer.iterations.numpy()) == 8
+    assert loaded.optimizer._all_reduce_sum_gradients._single_replica_skips  # loading compiles as VAE.compile does
     # the same next step: optimizer moments and sampling noise were restored
     a = vae.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0).history["loss"]
     b = loaded.fit(x, epochs=1, batch_size=8, shuffle=False, verbose=0).history["loss"]
@@ -554,6 +555,18 @@ def test_skipping_the_one_replica_all_reduce_changes_no_weight(x):
         vae.fit(x, epochs=2, batch_size=8, verbose=0, shuffle=False)
         trained.append(vae.get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*trained))
+
+
+def test_a_loss_scale_optimizer_skips_the_all_reduce_in_the_optimizer_it_wraps():
+    """Mixed precision wraps the optimizer; the update is the inner one's, so that is the one to change."""
+    from vaeface_utils._optimizer import sum_gradients_only_across_replicas
+
+    wrapped = sum_gradients_only_across_replicas(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam()))
+    assert wrapped.inner_optimizer._all_reduce_sum_gradients._single_replica_skips
+    assert wrapped._all_reduce_sum_gradients._single_replica_skips
+    before = wrapped.inner_optimizer._all_reduce_sum_gradients
+    sum_gradients_only_across_replicas(wrapped)  # a second call wraps nothing twice
+    assert wrapped.inner_optimizer._all_reduce_sum_gradients is before
 
 
 def test_seed_none_draws_fresh_noise_that_seed_everything_does_not_fix(x):

@@ -25,18 +25,23 @@ def sum_gradients_only_across_replicas(optimizer):
     Parameters
     ----------
     optimizer : keras.optimizers.Optimizer
-        Changed in place. An optimizer of another backend or version, without
-        Keras's TensorFlow all-reduce step, is returned unchanged.
+        Changed in place; a ``LossScaleOptimizer`` (mixed precision) is
+        changed together with the optimizer inside it, which does the update.
+        An optimizer of another backend or version, without Keras's
+        TensorFlow all-reduce step, is returned unchanged.
     """
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:
+        sum_gradients_only_across_replicas(inner)
     original = getattr(optimizer, "_all_reduce_sum_gradients", None)
     if original is None or getattr(original, "_single_replica_skips", False):
         return optimizer
     import tensorflow as tf
 
-    def all_reduce_sum_gradients(grads_and_vars):
+    def all_reduce_sum_gradients(grads_and_vars, *args, **kwargs):
         if tf.distribute.get_strategy().num_replicas_in_sync == 1:
             return list(grads_and_vars)  # the sum over one replica
-        return original(grads_and_vars)
+        return original(grads_and_vars, *args, **kwargs)
 
     all_reduce_sum_gradients._single_replica_skips = True
     optimizer._all_reduce_sum_gradients = all_reduce_sum_gradients

@@ -28,7 +28,7 @@ import tensorflow as tf  # noqa: E402
 
 __all__ = ["DECODE_BATCH", "NumPyInference"]
 
-#: The most codes the decoder sees at once in ``log_importance_weights`` (its activations' memory).
+#: The most codes decoded and scored at once by ``log_importance_weights`` and ``amortisation.posterior_elbo``.
 DECODE_BATCH = 256
 
 
@@ -146,8 +146,9 @@ class NumPyInference:
     def _log_px_of_codes(self, x, z, batch_size=DECODE_BATCH):
         """float64 log p(x_i | z_si) for codes z (S, n, L) of images x (n, H, W, 1) -> (S, n).
 
-        The codes are decoded and scored ``batch_size`` at a time, so memory
-        does not grow with S * n; the values are those of decoding all at once.
+        The codes are decoded and scored ``batch_size`` at a time, so the
+        memory of the decoded images and their likelihoods does not grow with
+        S * n; the values are those of decoding all at once.
         """
         codes = np.asarray(z).reshape(-1, self.latent_dim)                # code r belongs to image r % n
         log_px = np.empty(len(codes))

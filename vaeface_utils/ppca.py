@@ -231,7 +231,7 @@ def ppca_select(x_train, x_val, latent_dims, sigma2s=None):
     x_val = _array(x_val, "x_val", ndim=2, allow=" (n, D)")
     if not len(latent_dims):
         raise ValueError("`latent_dims` must name at least one latent size.")
-    scores, fitted, ml_sigma2 = {}, {}, {}
+    scores, ml_sigma2, best, best_params = {}, {}, None, None  # only the best fit is kept: each W is D x q
     n, d = x_train.shape
     bad = [q for q in latent_dims if isinstance(q, bool) or not isinstance(q, Integral) or not 1 <= q < min(n, d)]
     if bad:
@@ -245,12 +245,12 @@ def ppca_select(x_train, x_val, latent_dims, sigma2s=None):
                 if s2 is not None:  # a given variance is always valid: a real error
                     raise
                 continue  # no maximum-likelihood variance: the data have rank <= q
-            fitted[q, s2] = params
             if s2 is None:
                 ml_sigma2[q] = params.sigma2
             scores[q, s2] = float(ppca_log_likelihood(x_val, params).mean())
-    best = max(scores, key=lambda key: scores[key])  # first of equals: the smaller latent size
-    return PPCASelection(fitted[best], best[0], fitted[best].sigma2, scores, ml_sigma2)
+            if best is None or scores[q, s2] > scores[best]:  # first of equals: the smaller latent size
+                best, best_params = (q, s2), params
+    return PPCASelection(best_params, best[0], best_params.sigma2, scores, ml_sigma2)
 
 
 def ppca_log_likelihood(x, params):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._optimizer import sum_gradients_only_across_replicas
 from .perturbations import occlude
 
 __all__ = ["hidden_squares", "repair_with_mean_face", "repair_with_ppca", "repair_with_vae", "hole_rmse"]
@@ -181,7 +182,8 @@ def repair_with_vae(vae, x, hidden, *, steps=100, learning_rate=0.05):
     visible = tf.constant((~hidden).astype("float32"))
     target = tf.constant(covered)
     log_var = tf.cast(vae._x_log_var(), "float32")
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer = sum_gradients_only_across_replicas(keras.optimizers.Adam(learning_rate=learning_rate))
+    optimizer.build([z])  # now, not inside the compiled step, where its slots would outlive the call
 
     @tf.function
     def step():
