@@ -16,13 +16,18 @@ from vaeface_utils import config
 from vaeface_utils.model import VAE
 
 
-@pytest.fixture(scope="module")
-def bench():
-    path = config.repo_root() / "benchmarks" / "train_throughput.py"
-    spec = importlib.util.spec_from_file_location("train_throughput", path)
+def load_benchmark(name):
+    """The script ``benchmarks/<name>.py`` as a module (its main() is not run)."""
+    path = config.repo_root() / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("train_throughput")
 
 
 def multiply_adds(model):
@@ -82,11 +87,7 @@ def test_bfloat16_detection_reads_the_cpu_flags(bench, monkeypatch):
 
 @pytest.fixture(scope="module")
 def grouped():
-    path = config.repo_root() / "benchmarks" / "grouped_training.py"
-    spec = importlib.util.spec_from_file_location("grouped_training", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("grouped_training")
 
 
 def test_grouped_step_trains_each_vae_as_its_own_step_would(grouped):
