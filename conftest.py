@@ -119,3 +119,19 @@ def faces_like():
     x = ndimage.gaussian_filter(rng.random((5, 24, 20)), sigma=(0, 2, 2))
     x = (x - x.min()) / (x.max() - x.min())
     return x[..., None]
+
+
+@pytest.fixture
+def live_objects():
+    """A function: how many objects of the type named ``type_name`` are alive, after a garbage collection.
+
+    For tests that train or compile repeatedly and must leave nothing behind (``"FuncGraph"``: traced
+    TensorFlow graphs; ``"AtomicFunction"``: compiled functions).
+    """
+    import gc
+
+    def count(type_name):
+        gc.collect()
+        return sum(type(o).__name__ == type_name for o in gc.get_objects())
+
+    return count

@@ -143,9 +143,10 @@ def run_notebook(path, timeout=3600, keep=None):
                 client.execute_cell(cell, index)
                 sampler.sample()
                 if cell.cell_type == "code":
-                    seconds.append((index, round(time.perf_counter() - cell_start, 1), cell.source.split("\n")[0][:60]))
-                if sampler.peak > before and cell.cell_type == "code":
-                    rises.append((index, round(sampler.peak - before), cell.source.split("\n")[0][:60]))
+                    first_line = cell.source.split("\n")[0][:60]
+                    seconds.append((index, round(time.perf_counter() - cell_start, 1), first_line))
+                    if sampler.peak > before:
+                        rises.append((index, round(sampler.peak - before), first_line))
         except CellExecutionError as failure:
             error = f"cell {index} failed: {failure.ename}: {failure.evalue}".strip()
         except CellTimeoutError:

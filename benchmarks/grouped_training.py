@@ -42,24 +42,19 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from train_throughput import IMAGE_SHAPE, load_data  # noqa: E402  (the same faces, or the same noise)
 from vaeface_utils import config  # noqa: E402
 
 #: Notebook 04's per-split VAE.
 SETTINGS = dict(filters=(16, 32, 64), latent_dim=64, batch_size=16, learning_rate=2e-3)
 BATCH = SETTINGS["batch_size"]
-IMAGE_SHAPE = (64, 64, 1)
 
 
 def faces(n=160):
     """``n`` training images: the faces when ``VAEFACE_DATA`` finds them, else noise of the same shape."""
-    try:
-        from vaeface_utils.data import load_faces
-
-        images = load_faces(size=IMAGE_SHAPE[:2], download_if_missing=False).images
-    except (OSError, ValueError):  # not found (nothing is downloaded), or damaged
-        images = np.random.default_rng(0).random((400,) + IMAGE_SHAPE, dtype=np.float32)
-    return np.resize(images, (n,) + IMAGE_SHAPE).astype(np.float32)
+    return load_data(n)[0]
 
 
 def build_vaes(k, seed=0):

@@ -135,17 +135,10 @@ def test_codes_are_scored_a_batch_at_a_time_with_the_values_of_all_at_once(train
     assert in_batches.shape == (3, 5) and np.allclose(in_batches, all_at_once, rtol=1e-6)
 
 
-def test_refining_posteriors_again_and_again_leaves_no_traced_step_behind(trained):
-    import gc
-
+def test_refining_posteriors_again_and_again_leaves_no_traced_step_behind(trained, live_objects):
     vae, x = trained
-
-    def traced_graphs():
-        gc.collect()
-        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
-
     counts = []
     for seed in range(4):
         amortisation.refine_posterior(vae, x[:4], steps=2, seed=seed, eval_samples=3)
-        counts.append(traced_graphs())
+        counts.append(live_objects("FuncGraph"))
     assert counts[3] <= counts[1], f"traced graphs alive after each call: {counts}"

@@ -497,15 +497,9 @@ def test_check_uniform_decoder_nats():
     assert "log-likelihood" not in repr(check.uniform_decoder_nats(-4096 * np.log(2)))  # grey faces: not one
 
 
-def test_compile_builds_the_optimizer_so_training_leaves_no_graphs_behind(x):
+def test_compile_builds_the_optimizer_so_training_leaves_no_graphs_behind(x, live_objects):
     """Slots built inside the first compiled step leave tf.cond graphs alive after the model is gone;
     compile builds them eagerly, so training one model after another does not grow memory."""
-    import gc
-
-    def compiled_functions():
-        gc.collect()
-        return sum(type(o).__name__ == "AtomicFunction" for o in gc.get_objects())
-
     vae = make_vae()
     assert vae.optimizer.built and len(vae.optimizer.variables) > len(vae.trainable_variables)
     counts = []
@@ -513,20 +507,14 @@ def test_compile_builds_the_optimizer_so_training_leaves_no_graphs_behind(x):
         vae = make_vae(seed)
         vae.fit(x, epochs=1, batch_size=16, verbose=0)
         del vae
-        counts.append(compiled_functions())
+        counts.append(live_objects("AtomicFunction"))
     assert counts[2] <= counts[1], f"compiled functions after each training: {counts}"
 
 
-def test_training_one_model_after_another_leaves_no_traced_step_behind(x):
+def test_training_one_model_after_another_leaves_no_traced_step_behind(x, live_objects):
     """Keras's one-replica gradient all-reduce registers a custom gradient that keeps each traced training
     step alive for ever; VAE.compile and FaceCNN.compile skip it, so the traced steps go with their models."""
-    import gc
-
     from vaeface_utils.cnn import FaceCNN
-
-    def traced_graphs():
-        gc.collect()
-        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
 
     def train_vae(seed):
         make_vae(seed).fit(x, epochs=1, batch_size=16, verbose=0)
@@ -540,7 +528,7 @@ def test_training_one_model_after_another_leaves_no_traced_step_behind(x):
         counts = []
         for seed in range(4):
             train(seed)
-            counts.append(traced_graphs())
+            counts.append(live_objects("FuncGraph"))
         assert counts[3] <= counts[1], f"{train.__name__}: traced graphs alive after each model: {counts}"
 
 

@@ -71,23 +71,17 @@ def test_vae_repair_finds_the_code_of_a_face_the_decoder_made():
         repair_with_mean_face(x, hidden, x.mean(axis=0)[..., 0])
 
 
-def test_repairing_again_and_again_leaves_no_traced_step_behind():
+def test_repairing_again_and_again_leaves_no_traced_step_behind(live_objects):
     """Each call compiles its own step; its optimiser is built eagerly and skips the one-replica all-reduce,
     so nothing of the step outlives the call."""
-    import gc
-
     from vaeface_utils.model import VAE
 
     vae = VAE(image_shape=(8, 8, 1), latent_dim=2, likelihood="gaussian", filters=(4,), seed=0)
     x = vae.decode(np.zeros((3, 2), dtype="float32")).astype(np.float64)
     hidden = hidden_squares(x, 3)
 
-    def traced_graphs():
-        gc.collect()
-        return sum(type(o).__name__ == "FuncGraph" for o in gc.get_objects())
-
     counts = []
     for _ in range(4):
         repair_with_vae(vae, x, hidden, steps=2)
-        counts.append(traced_graphs())
+        counts.append(live_objects("FuncGraph"))
     assert counts[3] <= counts[1], f"traced graphs alive after each call: {counts}"

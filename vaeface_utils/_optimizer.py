@@ -11,12 +11,32 @@ trains dozens of small models grows by about 17 MB per model
 
 :func:`sum_gradients_only_across_replicas` makes one optimizer skip that sum
 when there is a single replica, where it is the identity; with several
-replicas it sums as before.
+replicas it sums as before. :func:`prepare_optimizer` does that and creates
+the optimizer's slot variables at once: created inside the first compiled
+step instead, each is a lazily initialised variable whose ``tf.cond``
+branches TensorFlow also keeps after the model is gone.
 """
 
 from __future__ import annotations
 
-__all__ = ["sum_gradients_only_across_replicas"]
+__all__ = ["prepare_optimizer", "sum_gradients_only_across_replicas"]
+
+
+def prepare_optimizer(optimizer, variables=None):
+    """``optimizer`` skipping the one-replica all-reduce, with its slots built now for ``variables``; returns it.
+
+    Parameters
+    ----------
+    optimizer : keras.optimizers.Optimizer
+        Changed in place (see :func:`sum_gradients_only_across_replicas`).
+    variables : list of variables, optional
+        What the optimizer will update; ``None`` leaves the slots to be
+        built later (by the first update).
+    """
+    sum_gradients_only_across_replicas(optimizer)
+    if variables is not None:
+        optimizer.build(variables)
+    return optimizer
 
 
 def sum_gradients_only_across_replicas(optimizer):

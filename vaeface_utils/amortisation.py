@@ -22,7 +22,8 @@ import numpy as np
 
 from . import config
 from . import elbo as _elbo
-from ._optimizer import sum_gradients_only_across_replicas
+from ._optimizer import prepare_optimizer
+from ._validate import int_in
 
 __all__ = ["RefinedPosterior", "decoder_variance_scaled", "iwae_estimate", "posterior_elbo", "posterior_log_weights",
            "refine_posterior"]
@@ -189,8 +190,7 @@ def refine_posterior(vae, x, *, steps=300, learning_rate=0.02, n_samples=4, seed
         choice does not bias the reported gap.
     """
     _check_vae(vae)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"`steps` must be an int >= 0; got {steps!r}.")
+    int_in(steps, "steps", 0, None, "")
     keras = config.import_keras()
     import tensorflow as tf
 
@@ -199,8 +199,7 @@ def refine_posterior(vae, x, *, steps=300, learning_rate=0.02, n_samples=4, seed
     z_mean0, z_log_var0 = vae.posterior(x)
     mean = tf.Variable(z_mean0.astype(np.float32))
     log_var = tf.Variable(z_log_var0.astype(np.float32))
-    optimizer = sum_gradients_only_across_replicas(keras.optimizers.Adam(learning_rate))
-    optimizer.build([mean, log_var])  # now, not inside the compiled step, where its slots would outlive the call
+    optimizer = prepare_optimizer(keras.optimizers.Adam(learning_rate), [mean, log_var])  # nothing outlives the call
     generator = tf.random.Generator.from_seed(seed)
     x_tiled = tf.constant(np.concatenate([x] * n_samples))
 

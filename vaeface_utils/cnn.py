@@ -15,7 +15,7 @@ import numpy as np
 
 from .labelled import _positive_int, check_people
 from ._validate import vae_images as check_images
-from ._optimizer import sum_gradients_only_across_replicas
+from ._optimizer import prepare_optimizer
 from .model import _check_architecture, keras, layers
 
 __all__ = ["FaceCNN"]
@@ -86,8 +86,8 @@ class FaceCNN(keras.Model):
         kwargs.setdefault("loss", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         kwargs.setdefault("metrics", ["accuracy"])
         super().compile(optimizer=optimizer, **kwargs)
-        sum_gradients_only_across_replicas(self.optimizer)  # else each trained model's graph stays in memory
-        self.optimizer.build(self.trainable_variables)  # now, so that loading restores the saved optimiser state
+        # Slots built now, so that loading restores the saved optimiser state; and no compiled step left behind.
+        prepare_optimizer(self.optimizer, self.trainable_variables)
 
     def compile_from_config(self, config):
         """Re-compile when loading, with this class's defaults."""

@@ -61,7 +61,7 @@ from ._validate import int_in  # noqa: E402
 from ._validate import is_array_like as _is_array_like  # noqa: E402
 from ._validate import vae_images as check_images  # noqa: E402
 from .callbacks import NaNLossError, StopOnNaN  # noqa: E402
-from ._optimizer import sum_gradients_only_across_replicas  # noqa: E402
+from ._optimizer import prepare_optimizer  # noqa: E402
 from .inference import NumPyInference  # noqa: E402
 
 __all__ = [
@@ -426,12 +426,8 @@ class VAE(NumPyInference, keras.Model):
                 "Remove `loss=...`; use `beta` and `likelihood` to change it."
             )
         super().compile(optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs)
-        sum_gradients_only_across_replicas(self.optimizer)  # else each trained model's graph stays in memory
-        if self.built:
-            # Create the optimiser's slot variables now, eagerly. Created inside the first compiled
-            # step instead, each gets a lazily initialised variable whose tf.cond branches TensorFlow
-            # keeps alive after the model is gone: tens of MB per trained model.
-            self.optimizer.build(self.trainable_variables)
+        # Else each trained model's compiled step stays in memory after the model is gone: tens of MB each.
+        prepare_optimizer(self.optimizer, self.trainable_variables if self.built else None)
 
     def compile_from_config(self, config):
         """Re-compile when loading; :meth:`compile` builds the optimizer, so its saved state can be restored."""

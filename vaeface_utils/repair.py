@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._optimizer import sum_gradients_only_across_replicas
+from ._optimizer import prepare_optimizer
+from ._validate import int_in
 from .perturbations import occlude
 
 __all__ = ["hidden_squares", "repair_with_mean_face", "repair_with_ppca", "repair_with_vae", "hole_rmse"]
@@ -172,8 +173,7 @@ def repair_with_vae(vae, x, hidden, *, steps=100, learning_rate=0.05):
     if getattr(vae, "likelihood", None) != "gaussian":
         raise ValueError("repair_with_vae needs a VAE with likelihood='gaussian' (the course model); got "
                          f"{getattr(vae, 'likelihood', type(vae).__name__)!r}.")
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"`steps` must be an int >= 0; got {steps!r}.")
+    int_in(steps, "steps", 0, None, "")
     if not (isinstance(learning_rate, (int, float)) and np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"`learning_rate` must be a number > 0; got {learning_rate!r}.")
     covered = np.where(hidden, 0.0, x).astype("float32")
@@ -182,8 +182,7 @@ def repair_with_vae(vae, x, hidden, *, steps=100, learning_rate=0.05):
     visible = tf.constant((~hidden).astype("float32"))
     target = tf.constant(covered)
     log_var = tf.cast(vae._x_log_var(), "float32")
-    optimizer = sum_gradients_only_across_replicas(keras.optimizers.Adam(learning_rate=learning_rate))
-    optimizer.build([z])  # now, not inside the compiled step, where its slots would outlive the call
+    optimizer = prepare_optimizer(keras.optimizers.Adam(learning_rate=learning_rate), [z])  # nothing outlives the call
 
     @tf.function
     def step():
